@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: run test setup system-deps lint check bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Build the site and serve it with the API on http://127.0.0.1:$(PORT)/
+run: setup
+	$(BIN)/imarouter-legal serve --port $(PORT)
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## Set up everything and run the whole test suite.
+test: setup system-deps lint
+	$(BIN)/pytest

@@ -1,0 +1,1 @@
+"""The consent API: a Flask service that stores signed consent receipts."""

@@ -1,0 +1,45 @@
+"""Run a strict MkDocs build with the build date, preview and site URL as inputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import BuildInputError, LegalPagesError
+from .model import parse_build_date
+
+
+def build_site(
+    *,
+    config_file: Path,
+    site_dir: Path | None = None,
+    docs_dir: Path | None = None,
+    build_date: str | None = None,
+    preview: bool = False,
+    site_url: str | None = None,
+) -> None:
+    """Build the site; raises LegalPagesError with the build's own message on failure."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, ConfigurationError, PluginError
+
+    if not config_file.is_file():
+        raise BuildInputError(f"{config_file}: no such MkDocs config file")
+    if build_date is not None:
+        os.environ["LEGAL_BUILD_DATE"] = parse_build_date(build_date).isoformat()
+    if preview:
+        os.environ["LEGAL_PREVIEW"] = "1"
+    if site_url is not None:
+        os.environ["LEGAL_SITE_URL"] = site_url
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    overrides: dict[str, Any] = {"strict": True}
+    if site_dir is not None:
+        overrides["site_dir"] = str(site_dir.resolve())
+    if docs_dir is not None:
+        overrides["docs_dir"] = str(docs_dir.resolve())
+    try:
+        config = load_config(str(config_file), **overrides)
+        build(config)
+    except (Abort, ConfigurationError, PluginError) as exc:
+        raise LegalPagesError(f"the site did not build: {exc}") from exc

@@ -1,0 +1,295 @@
+"""Policy sources: one folder per policy, one Markdown file per version.
+
+A version file is ``docs/<policy>/versions/<effective-date>.md`` with YAML front
+matter (see ``FIELDS``). This module reads and validates them; it knows nothing
+about any site generator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeGuard
+
+import yaml
+
+from .errors import BuildInputError, SourceError
+
+FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+VERSION_NAME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+VERSIONS_DIR = "versions"
+
+#: Front-matter fields: name -> (required, description of the expected type).
+FIELDS: dict[str, tuple[bool, str]] = {
+    "title": (True, "a line of text"),
+    "effective": (True, "a date written YYYY-MM-DD"),
+    "published": (True, "a date written YYYY-MM-DD"),
+    "material": (True, "true or false"),
+    "summary": (True, "a list of one or more lines of text"),
+    "acknowledged": (False, "a list of findings, each with 'rule' and 'reason'"),
+    "draft": (False, "true or false"),
+    "note": (False, "a line of text"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a source file, at a line (1-based)."""
+
+    path: Path
+    line: int
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A finding that legal reviewed and accepts, declared in front matter."""
+
+    rule: str
+    reason: str
+    match: str | None = None
+
+    def covers(self, rule: str, text: str) -> bool:
+        return rule == self.rule and (self.match is None or self.match in text)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """A version file split into front matter and body, before validation."""
+
+    path: Path
+    text: str
+    meta: Mapping[str, Any]
+    meta_text: str
+    body: str
+    body_line: int
+    problems: tuple[Problem, ...] = ()
+
+    def field_line(self, name: str) -> int:
+        """The line of ``name:`` in the front matter (1 when absent)."""
+        for number, line in enumerate(self.meta_text.splitlines(), start=2):
+            if re.match(rf"^{re.escape(name)}\s*:", line):
+                return number
+        return 1
+
+
+@dataclass(frozen=True)
+class Version:
+    """One published (or scheduled) text of a policy."""
+
+    policy: str
+    id: str
+    title: str
+    effective: dt.date
+    published: dt.date
+    material: bool
+    summary: tuple[str, ...]
+    body: str
+    body_line: int
+    path: Path
+    sha256: str
+    draft: bool = False
+    note: str | None = None
+    acknowledged: tuple[Acknowledgement, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A policy folder with its versions, oldest first."""
+
+    slug: str
+    path: Path
+    versions: tuple[Version, ...] = field(default_factory=tuple)
+
+    def visible(self, as_of: dt.date, preview: bool = False) -> tuple[Version, ...]:
+        """Versions a reader may see on ``as_of``; with ``preview``, drafts too."""
+        if preview:
+            return self.versions
+        return tuple(v for v in self.versions if not v.draft and v.published <= as_of)
+
+    def current(self, as_of: dt.date, preview: bool = False) -> Version | None:
+        """The version in effect on ``as_of`` (None before the first one)."""
+        in_effect = [v for v in self.visible(as_of, preview) if v.effective <= as_of]
+        return in_effect[-1] if in_effect else None
+
+    def upcoming(self, as_of: dt.date, preview: bool = False) -> tuple[Version, ...]:
+        """Visible versions that take effect after ``as_of``, soonest first."""
+        return tuple(v for v in self.visible(as_of, preview) if v.effective > as_of)
+
+    def predecessor(self, version: Version, as_of: dt.date, preview: bool = False) -> Version | None:
+        earlier = [v for v in self.visible(as_of, preview) if v.effective < version.effective]
+        return earlier[-1] if earlier else None
+
+    def successor(self, version: Version, as_of: dt.date, preview: bool = False) -> Version | None:
+        later = [v for v in self.visible(as_of, preview) if v.effective > version.effective]
+        return later[0] if later else None
+
+    def status(self, version: Version, as_of: dt.date, preview: bool = False) -> str:
+        """``current``, ``archived`` or ``upcoming`` on ``as_of``."""
+        if version.effective > as_of:
+            return "upcoming"
+        return "current" if version == self.current(as_of, preview) else "archived"
+
+    @property
+    def title(self) -> str:
+        return self.versions[-1].title if self.versions else self.slug.title()
+
+
+def read_source(path: Path) -> RawSource:
+    """Split a version file into front matter and body; problems are collected, not raised."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = Problem(path, line, "encoding", "the file is not valid UTF-8 text")
+        return RawSource(path, "", {}, "", "", 1, (problem,))
+    match = FRONT_MATTER_RE.match(text)
+    if not match:
+        problem = Problem(
+            path, 1, "front-matter",
+            "the file must start with front matter between two '---' lines",
+        )
+        return RawSource(path, text, {}, "", text, 1, (problem,))
+    meta_text = match.group(1)
+    body = text[match.end():]
+    body_line = text[: match.end()].count("\n") + 1
+    try:
+        meta = yaml.safe_load(meta_text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        detail = getattr(exc, "problem", None) or str(exc)
+        problem = Problem(path, line, "front-matter", f"the front matter is not valid YAML: {detail}")
+        return RawSource(path, text, {}, meta_text, body, body_line, (problem,))
+    if not isinstance(meta, dict):
+        problem = Problem(path, 2, "front-matter", "the front matter must be a list of 'field: value' lines")
+        return RawSource(path, text, {}, meta_text, body, body_line, (problem,))
+    return RawSource(path, text, meta, meta_text, body, body_line)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_date(value: Any) -> TypeGuard[dt.date]:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def validate_front_matter(src: RawSource) -> list[Problem]:
+    """Every front-matter problem of one file, in a lawyer-readable form."""
+    problems = list(src.problems)
+    if problems:
+        return problems
+    meta = src.meta
+
+    def add(name: str, message: str, rule: str = "front-matter") -> None:
+        problems.append(Problem(src.path, src.field_line(name), rule, message))
+
+    for name in meta:
+        if name not in FIELDS:
+            known = ", ".join(FIELDS)
+            add(str(name), f"unknown field '{name}' (known fields: {known})")
+    for name, (required, expected) in FIELDS.items():
+        if name not in meta:
+            if required:
+                add(name, f"the required field '{name}' is missing ({expected})")
+            continue
+        value = meta[name]
+        ok = {
+            "title": _is_text(value),
+            "note": _is_text(value),
+            "effective": _is_date(value),
+            "published": _is_date(value),
+            "material": isinstance(value, bool),
+            "draft": isinstance(value, bool),
+            "summary": isinstance(value, list) and bool(value) and all(_is_text(s) for s in value),
+            "acknowledged": isinstance(value, list) and all(_valid_ack(a) for a in value),
+        }[name]
+        if not ok:
+            shown = value if not isinstance(value, str) else f"'{value}'"
+            add(name, f"'{name}' must be {expected}, not {shown!s}")
+    effective, published = meta.get("effective"), meta.get("published")
+    stem = src.path.stem
+    if not VERSION_NAME_RE.match(stem):
+        add("effective", f"the file name '{src.path.name}' must be the effective date, like 2026-12-31.md")
+    elif _is_date(effective) and stem != effective.isoformat():
+        add("effective", f"the file name '{src.path.name}' does not match 'effective: {effective}'")
+    if _is_date(effective) and _is_date(published) and published > effective:
+        add("published", f"'published: {published}' is after 'effective: {effective}'")
+    return problems
+
+
+def _valid_ack(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and _is_text(item.get("rule"))
+        and _is_text(item.get("reason"))
+        and set(item) <= {"rule", "reason", "match"}
+        and (item.get("match") is None or _is_text(item.get("match")))
+    )
+
+
+def to_version(policy: str, src: RawSource) -> Version:
+    """A validated version; raises SourceError at the first problem."""
+    problems = validate_front_matter(src)
+    if problems:
+        first = problems[0]
+        raise SourceError(first.path, first.line, first.message)
+    meta = src.meta
+    acks = tuple(
+        Acknowledgement(rule=a["rule"], reason=a["reason"], match=a.get("match"))
+        for a in meta.get("acknowledged") or ()
+    )
+    return Version(
+        policy=policy,
+        id=meta["effective"].isoformat(),
+        title=meta["title"].strip(),
+        effective=meta["effective"],
+        published=meta["published"],
+        material=meta["material"],
+        summary=tuple(s.strip() for s in meta["summary"]),
+        body=src.body,
+        body_line=src.body_line,
+        path=src.path,
+        sha256=hashlib.sha256(src.text.encode("utf-8")).hexdigest(),
+        draft=bool(meta.get("draft", False)),
+        note=meta.get("note"),
+        acknowledged=acks,
+    )
+
+
+def policy_dirs(docs_dir: Path) -> list[Path]:
+    """Folders of ``docs_dir`` that hold a ``versions/`` folder, sorted by name."""
+    return sorted(p.parent for p in docs_dir.glob(f"*/{VERSIONS_DIR}") if p.is_dir())
+
+
+def version_files(policy_dir: Path) -> list[Path]:
+    return sorted((policy_dir / VERSIONS_DIR).glob("*.md"))
+
+
+def load_policies(docs_dir: Path) -> list[Policy]:
+    """All policies under ``docs_dir``, validated; raises SourceError on the first bad file."""
+    policies = []
+    for folder in policy_dirs(docs_dir):
+        versions = [to_version(folder.name, read_source(path)) for path in version_files(folder)]
+        versions.sort(key=lambda v: v.effective)
+        policies.append(Policy(folder.name, folder, tuple(versions)))
+    return policies
+
+
+def parse_build_date(value: str | None, today: dt.date | None = None) -> dt.date:
+    """The build date from ``LEGAL_BUILD_DATE`` (YYYY-MM-DD); today when unset."""
+    if value is None or not value.strip():
+        return today or dt.date.today()
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise BuildInputError(
+            f"LEGAL_BUILD_DATE must be a date written YYYY-MM-DD, not '{value}'"
+        ) from None

@@ -1,0 +1,26 @@
+"""Where generated pages live, how they link to each other, how dates read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+
+
+def page_src(*parts: str) -> str:
+    """The source path of a generated page: ``privacy/2025-03-31/index.md``."""
+    return posixpath.join(*parts, "index.md")
+
+
+def page_url(src: str) -> str:
+    """The directory URL (relative to the site root) of a page source path."""
+    return src[: -len("index.md")] if src.endswith("index.md") else src
+
+
+def rel(from_src: str, to_src: str) -> str:
+    """A link from one generated page to another, as the generator resolves it."""
+    return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")
+
+
+def long_date(value: dt.date) -> str:
+    """``March 31, 2025``: the way the policies write dates."""
+    return f"{value:%B} {value.day}, {value.year}"

@@ -1,0 +1,206 @@
+"""Plan the generated pages of a legal site as of a build date.
+
+The plan is plain data (paths and Markdown/XML/JSON text), so any site generator
+can take it: the MkDocs adapter adds each output to the build as a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from . import feed, manifest, redline
+from .model import Policy, Version
+from .paths import long_date, page_src, page_url, rel
+from .templates import render_template
+
+#: Turns a version's Markdown body into HTML (the redline compares rendered text).
+Renderer = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A file of the site: its path under the site root and its text."""
+
+    path: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A coming version, announced site-wide until it takes effect."""
+
+    policy_title: str
+    effective: dt.date
+    url: str
+    changes_url: str | None
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """One policy as of the build date: the facts every page of it needs."""
+
+    policy: Policy
+    as_of: dt.date
+    preview: bool
+    versions: tuple[Version, ...]
+    current: Version | None
+    upcoming: tuple[Version, ...]
+
+    @classmethod
+    def of(cls, policy: Policy, as_of: dt.date, preview: bool) -> PolicyView:
+        return cls(
+            policy, as_of, preview,
+            policy.visible(as_of, preview),
+            policy.current(as_of, preview),
+            policy.upcoming(as_of, preview),
+        )
+
+    @property
+    def slug(self) -> str:
+        return self.policy.slug
+
+    @property
+    def title(self) -> str:
+        shown = self.current or (self.upcoming[0] if self.upcoming else None)
+        return shown.title if shown else self.policy.title
+
+    def predecessor(self, v: Version) -> Version | None:
+        earlier = [x for x in self.versions if x.effective < v.effective]
+        return earlier[-1] if earlier else None
+
+    def successor(self, v: Version) -> Version | None:
+        later = [x for x in self.versions if x.effective > v.effective]
+        return later[0] if later else None
+
+    def status(self, v: Version) -> str:
+        if v.effective > self.as_of:
+            return "upcoming"
+        return "current" if v == self.current else "archived"
+
+    def is_unpublished(self, v: Version) -> bool:
+        return v.draft or v.published > self.as_of
+
+    def index_src(self) -> str:
+        return page_src(self.slug)
+
+    def version_src(self, v: Version) -> str:
+        return page_src(self.slug, v.id)
+
+    def changes_src(self, v: Version) -> str | None:
+        return page_src(self.slug, v.id, "changes") if self.predecessor(v) else None
+
+    def history_src(self) -> str:
+        return page_src(self.slug, "history")
+
+
+@dataclass
+class SitePlan:
+    views: list[PolicyView] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
+    nav: list[dict[str, str]] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
+
+    def policy_list(self, from_src: str) -> str:
+        """Markdown list of the policies, for a landing page at ``from_src``."""
+        return render_template(
+            "policy_list.md.j2", views=[v for v in self.views if v.versions],
+            link=lambda to: rel(from_src, to), date=long_date,
+        )
+
+
+def plan_site(
+    policies: Sequence[Policy],
+    *,
+    as_of: dt.date,
+    site_url: str,
+    render_html: Renderer,
+    preview: bool = False,
+    site_name: str = "Legal",
+) -> SitePlan:
+    """Every generated output of the site as of ``as_of``."""
+    views = [PolicyView.of(p, as_of, preview) for p in policies]
+    plan = SitePlan(views=views)
+    for view in views:
+        if not view.versions:
+            continue
+        plan.outputs.extend(_policy_pages(view, site_url, render_html))
+        plan.nav.append({view.title: view.index_src()})
+        for v in view.upcoming:
+            changes = view.changes_src(v)
+            plan.announcements.append(Announcement(
+                view.title, v.effective, page_url(view.version_src(v)),
+                page_url(changes) if changes else None,
+            ))
+    plan.outputs.append(Output("feed.xml", feed.atom(views, site_url, site_name)))
+    plan.outputs.append(Output("policies.json", manifest.dumps(views, site_url)))
+    return plan
+
+
+def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> list[Output]:
+    outputs = []
+    index = view.index_src()
+    if view.current is not None:
+        outputs.append(Output(index, _version_page(view, view.current, index, site_url)))
+    else:
+        outputs.append(Output(index, _not_yet_page(view, index)))
+    for v in view.versions:
+        src = view.version_src(v)
+        outputs.append(Output(src, _version_page(view, v, src, site_url)))
+        changes = view.changes_src(v)
+        previous = view.predecessor(v)
+        if changes and previous:
+            diff = redline.redline(render_html(previous.body), render_html(v.body))
+            outputs.append(Output(changes, render_template(
+                "changes.md.j2", view=view, v=v, previous=previous, redline=diff,
+                links=_links(view, v, changes), date=long_date,
+            )))
+    outputs.append(Output(view.history_src(), render_template(
+        "history.md.j2", view=view, newest_first=list(reversed(view.versions)),
+        src=view.history_src(), link=lambda to: rel(view.history_src(), to), date=long_date,
+    )))
+    return outputs
+
+
+def _links(view: PolicyView, v: Version, src: str) -> dict[str, str | None]:
+    previous = view.predecessor(v)
+    changes = view.changes_src(v)
+    return {
+        "policy": rel(src, view.index_src()),
+        "permanent": rel(src, view.version_src(v)),
+        "history": rel(src, view.history_src()),
+        "changes": rel(src, changes) if changes else None,
+        "previous": rel(src, view.version_src(previous)) if previous else None,
+        "feed": rel(src, "feed.xml"),
+    }
+
+
+def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
+    is_index = src == view.index_src()
+    successor = view.successor(v)
+    upcoming = [
+        {"v": u, "page": rel(src, view.version_src(u)),
+         "changes": rel(src, c) if (c := view.changes_src(u)) else None}
+        for u in view.upcoming
+    ] if is_index else []
+    return render_template(
+        "version.md.j2",
+        view=view, v=v, is_index=is_index, status=view.status(v),
+        unpublished=view.is_unpublished(v),
+        ended=successor.effective - dt.timedelta(days=1) if successor else None,
+        current=view.current,
+        current_link=rel(src, view.index_src()),
+        upcoming=upcoming,
+        links=_links(view, v, src),
+        permanent_url=site_url + page_url(view.version_src(v)),
+        date=long_date,
+    )
+
+
+def _not_yet_page(view: PolicyView, src: str) -> str:
+    first = view.upcoming[0]
+    return render_template(
+        "not_yet.md.j2", view=view, first=first,
+        first_link=rel(src, view.version_src(first)), date=long_date,
+    )

@@ -1,0 +1,116 @@
+"""Build the site and serve it from a real server process, for the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The date the real site is built as of in tests: reproducible, whatever today is.
+BUILD_DATE = "2026-11-22"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(*args: str, check: bool = True, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``imarouter-legal`` in its own process, as a user would."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("LEGAL_BUILD_DATE", None)
+    env.pop("LEGAL_PREVIEW", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "legal_pages.cli", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"imarouter-legal {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
+        )
+    return result
+
+
+def build(
+    site_dir: Path,
+    *,
+    site_url: str,
+    date: str = BUILD_DATE,
+    docs_dir: Path | None = None,
+    preview: bool = False,
+) -> Path:
+    args = ["build", "--site-dir", str(site_dir), "--date", date, "--site-url", site_url]
+    if docs_dir is not None:
+        args += ["--docs-dir", str(docs_dir)]
+    if preview:
+        args.append("--preview")
+    cli(*args)
+    return site_dir
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    site_dir: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path.lstrip("/")
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise AssertionError(f"the server did not answer {url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def serve(site_dir: Path, port: int, *extra: str) -> Iterator[Served]:
+    """Serve ``site_dir`` with the product's own server, in its own process."""
+    command = [
+        sys.executable, "-m", "legal_pages.cli", "serve", "--no-build",
+        "--site-dir", str(site_dir), "--port", str(port), *extra,
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(base_url, process)
+        yield Served(base_url, site_dir)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
