@@ -8,6 +8,7 @@ another generator by writing another adapter of this size.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from .errors import LegalPagesError
-from .model import VERSIONS_DIR, load_policies, parse_build_date
-from .site import SitePlan, plan_site
+from .model import VERSIONS_DIR, Version, load_policies, parse_build_date
+from .site import Output, SitePlan, plan_site, split_body
 
 POLICY_LIST_MARKER = "<!-- legal:policies -->"
+HEADING_IDS = re.compile(r'(<h[1-6])\s+id="[^"]*"')
+HEADING_ANCHORS = re.compile(r'<a class="headerlink"[^>]*>[^<]*</a>')
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -38,6 +41,9 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
 
     plan: SitePlan
     slugs: set[str]
+    versions: dict[tuple[str, str], Version]
+    rendered: dict[str, str]
+    pending: dict[str, Output]
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         if not config.use_directory_urls:
@@ -50,13 +56,17 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         try:
             as_of = parse_build_date(self.config.build_date or os.environ.get("LEGAL_BUILD_DATE"))
             policies = load_policies(docs_dir)
+            self.rendered: dict[str, str] = {}
+            render = _renderer(config)
             self.plan = plan_site(
-                policies, as_of=as_of, site_url=site_url, preview=preview,
-                render_html=_renderer(config), site_name=config.site_name,
+                policies, as_of=as_of, site_url=site_url, preview=preview, site_name=config.site_name,
+                render_html=lambda body: self.rendered.get(body) or render(body),
             )
         except LegalPagesError as exc:
             raise PluginError(str(exc)) from exc
         self.slugs = {p.slug for p in policies}
+        self.versions = {(p.slug, v.id): v for p in policies for v in p.versions}
+        self.pending = {o.path: o for o in self.plan.outputs if o.fragments}
         if config.nav is None:
             config.nav = _auto_nav(docs_dir, self.plan, self.slugs)
         config.extra["legal"] = {
@@ -85,6 +95,21 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
                 )
             files.append(File.generated(config, output.path, content=output.content))
         return files
+
+    def on_page_content(
+        self, html: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        """Keep each version's rendered body, so its redline reuses it."""
+        html, body = split_body(html)
+        meta = page.meta.get("legal") or {}
+        version = self.versions.get((str(meta.get("policy")), str(meta.get("version"))))
+        if version is not None and body is not None:
+            self.rendered[version.body] = HEADING_ANCHORS.sub("", HEADING_IDS.sub(r"\1", body))
+        return html
+
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
+        pending = self.pending.get(page.file.src_uri)
+        return pending.fill(output) if pending is not None else output
 
     def on_page_markdown(
         self, markdown_text: str, *, page: Page, config: MkDocsConfig, files: Files

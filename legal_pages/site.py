@@ -7,8 +7,9 @@ can take it: the MkDocs adapter adds each output to the build as a file.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import feed, manifest, redline
 from .model import Policy, Version
@@ -19,12 +20,46 @@ from .templates import render_template
 Renderer = Callable[[str], str]
 
 
+BODY_START, BODY_END = "<!--legal-body-start-->", "<!--legal-body-end-->"
+
+
+def split_body(rendered: str) -> tuple[str, str | None]:
+    """Wrap a rendered version page's policy text in ``<div class="legal-text">``.
+
+    The body is marked with comments rather than wrapped in Markdown, so the
+    Markdown parser sees the policy text once, as plain Markdown. Returns the page
+    HTML and the body's own HTML (None when the page has no body).
+    """
+    start, end = rendered.find(BODY_START), rendered.rfind(BODY_END)
+    if not 0 <= start < end:
+        return rendered, None
+    body = rendered[start + len(BODY_START): end]
+    page = (rendered[:start] + '<div class="legal-text">' + body + "</div>"
+            + rendered[end + len(BODY_END):])
+    return page, body
+
+
+def fragment_marker(key: str) -> str:
+    return f"<!--legal-fragment:{key}-->"
+
+
 @dataclass(frozen=True)
 class Output:
-    """A file of the site: its path under the site root and its text."""
+    """A file of the site: its path under the site root and its text.
+
+    ``fragments`` are raw HTML made on demand (a redline): the content holds a
+    marker for each, and the adapter calls ``fill`` on the rendered page, so
+    large HTML never goes through the Markdown parser.
+    """
 
     path: str
     content: str
+    fragments: Mapping[str, Callable[[], str]] = field(default_factory=dict)
+
+    def fill(self, rendered: str) -> str:
+        for key, make in self.fragments.items():
+            rendered = rendered.replace(fragment_marker(key), make(), 1)
+        return rendered
 
 
 @dataclass(frozen=True)
@@ -37,7 +72,7 @@ class Announcement:
     changes_url: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PolicyView:
     """One policy as of the build date: the facts every page of it needs."""
 
@@ -66,13 +101,17 @@ class PolicyView:
         shown = self.current or (self.upcoming[0] if self.upcoming else None)
         return shown.title if shown else self.policy.title
 
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        return {v.id: i for i, v in enumerate(self.versions)}
+
     def predecessor(self, v: Version) -> Version | None:
-        earlier = [x for x in self.versions if x.effective < v.effective]
-        return earlier[-1] if earlier else None
+        i = self._position[v.id]
+        return self.versions[i - 1] if i > 0 else None
 
     def successor(self, v: Version) -> Version | None:
-        later = [x for x in self.versions if x.effective > v.effective]
-        return later[0] if later else None
+        i = self._position[v.id]
+        return self.versions[i + 1] if i + 1 < len(self.versions) else None
 
     def status(self, v: Version) -> str:
         if v.effective > self.as_of:
@@ -140,6 +179,13 @@ def plan_site(
 
 def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> list[Output]:
     outputs = []
+    rendered: dict[str, str] = {}
+
+    def html_of(v: Version) -> str:
+        if v.id not in rendered:
+            rendered[v.id] = render_html(v.body)
+        return rendered[v.id]
+
     index = view.index_src()
     if view.current is not None:
         outputs.append(Output(index, _version_page(view, view.current, index, site_url)))
@@ -151,11 +197,15 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
         changes = view.changes_src(v)
         previous = view.predecessor(v)
         if changes and previous:
-            diff = redline.redline(render_html(previous.body), render_html(v.body))
-            outputs.append(Output(changes, render_template(
-                "changes.md.j2", view=view, v=v, previous=previous, redline=diff,
-                links=_links(view, v, changes), date=long_date,
-            )))
+            content = render_template(
+                "changes.md.j2", view=view, v=v, previous=previous,
+                redline=fragment_marker("redline"), links=_links(view, v, changes), date=long_date,
+            )
+
+            def diff(old: Version = previous, new: Version = v) -> str:
+                return redline.redline(html_of(old), html_of(new))
+
+            outputs.append(Output(changes, content, {"redline": diff}))
     outputs.append(Output(view.history_src(), render_template(
         "history.md.j2", view=view, newest_first=list(reversed(view.versions)),
         src=view.history_src(), link=lambda to: rel(view.history_src(), to), date=long_date,
@@ -189,11 +239,16 @@ def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
         view=view, v=v, is_index=is_index, status=view.status(v),
         unpublished=view.is_unpublished(v),
         ended=successor.effective - dt.timedelta(days=1) if successor else None,
+        successor={
+            "v": successor, "page": rel(src, view.version_src(successor)),
+            "changes": rel(src, c) if (c := view.changes_src(successor)) else None,
+        } if successor else None,
         current=view.current,
         current_link=rel(src, view.index_src()),
         upcoming=upcoming,
         links=_links(view, v, src),
         permanent_url=site_url + page_url(view.version_src(v)),
+        body_start=BODY_START, body_end=BODY_END,
         date=long_date,
     )
 

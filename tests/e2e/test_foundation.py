@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.harness import Served
 
@@ -98,4 +99,5 @@ def test_landing_page_links_to_the_privacy_policy(site: Served, page: Any) -> No
     page.goto(site.url("/"))
     page.locator("article").get_by_role("link", name="Privacy Policy").click()
     page.wait_for_url(site.url("privacy/"))
-    assert page.locator("article h1").inner_text().strip().startswith("Privacy Policy")
+    expect(page.locator("article h1")).to_contain_text("Privacy Policy")
+    expect(page.locator("article .legal-version-meta")).to_contain_text("Effective November 22, 2026")
