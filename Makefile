@@ -14,9 +14,9 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-## Build the site and serve it with the API on http://127.0.0.1:$(PORT)/
+## Build the site (with drafts and upcoming versions, marked) and serve it on http://127.0.0.1:$(PORT)/
 run: setup
-	$(BIN)/imarouter-legal serve --port $(PORT)
+	$(BIN)/imarouter-legal serve --preview --port $(PORT)
 
 system-deps:
 	./scripts/install-system-deps.sh
@@ -24,6 +24,7 @@ system-deps:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/imarouter-legal check
 
 ## Set up everything and run the whole test suite.
 test: setup system-deps lint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
@@ -48,6 +49,52 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _today(args: argparse.Namespace) -> dt.date:
+    return parse_build_date(args.today or os.environ.get("LEGAL_BUILD_DATE"))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .lint import check
+
+    report = check(
+        Path(args.docs_dir), lock_path=Path(args.lock), today=_today(args), notice_days=args.notice_days,
+    )
+    for finding in report.findings:
+        print(finding.format(Path.cwd()))
+    print(report.summary())
+    return 1 if report.errors else 0
+
+
+def _lock(args: argparse.Namespace) -> int:
+    from .lock import update_lock
+
+    recorded, refused = update_lock(Path(args.docs_dir), Path(args.lock), _today(args))
+    for key in refused:
+        print(f"{Path(args.docs_dir) / key}:1: error [immutable] published versions are immutable: "
+              f"this version is in effect and differs from {args.lock} (or was deleted); not recorded",
+              file=sys.stderr)
+    if refused:
+        print(f"{args.lock} left unchanged.", file=sys.stderr)
+        return 1
+    for key in recorded:
+        print(f"recorded {key}")
+    print(f"{args.lock}: {len(recorded)} version(s) recorded" if recorded else f"{args.lock} is up to date")
+    return 0
+
+
+def _new_version(args: argparse.Namespace) -> int:
+    from .authoring import new_version
+
+    effective = parse_build_date(args.effective)
+    path = new_version(
+        Path(args.docs_dir), args.policy, effective=effective, today=_today(args),
+        material=not args.minor, lock_path=Path(args.lock),
+    )
+    print(f"created {path}: edit its text and summary, then run 'imarouter-legal lock' and "
+          "'imarouter-legal check'")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imarouter-legal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,18 +118,44 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--site-dir", default="site")
     serve.add_argument("--no-build", action="store_true", help="serve the site already built in --site-dir")
     serve.set_defaults(func=_serve)
+
+    def source_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--docs-dir", default="docs", help="the folder of the policies (default: docs)")
+        p.add_argument("--lock", default="policies.lock", help="the lock file (default: policies.lock)")
+        p.add_argument("--today", help="check as of this date, YYYY-MM-DD (default: LEGAL_BUILD_DATE or today)")
+
+    check = sub.add_parser("check", help="lint every policy source; exits 1 on errors")
+    source_options(check)
+    check.add_argument("--notice-days", type=int, default=int(os.environ.get("LEGAL_NOTICE_DAYS", "30")),
+                       help="notice period for material changes, in days (default: 30)")
+    check.set_defaults(func=_check)
+
+    lock = sub.add_parser("lock", help="record every version's hash in the lock file")
+    source_options(lock)
+    lock.set_defaults(func=_lock)
+
+    new = sub.add_parser("new-version", help="start a new version of a policy from its newest text")
+    source_options(new)
+    new.add_argument("policy", help="the policy folder, for example 'privacy'")
+    new.add_argument("--effective", required=True, help="the date it takes effect, YYYY-MM-DD")
+    new.add_argument("--minor", action="store_true",
+                     help="not a material change (default: material, needing the notice period)")
+    new.set_defaults(func=_new_version)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    if args.date:
-        try:
-            parse_build_date(args.date)
-        except LegalPagesError as exc:
-            print(f"imarouter-legal: {exc}", file=sys.stderr)
-            return 2
+    for option in ("date", "today", "effective"):
+        value = getattr(args, option, None)
+        if value:
+            try:
+                parse_build_date(value)
+            except LegalPagesError as exc:
+                message = str(exc).replace("LEGAL_BUILD_DATE", f"--{option}") if option != "date" else exc
+                print(f"imarouter-legal: {message}", file=sys.stderr)
+                return 2
     try:
         return int(args.func(args))
     except LegalPagesError as exc:

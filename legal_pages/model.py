@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import yaml
 
@@ -55,7 +55,10 @@ class Acknowledgement:
     match: str | None = None
 
     def covers(self, rule: str, text: str) -> bool:
-        return rule == self.rule and (self.match is None or self.match in text)
+        """Does this acknowledge a finding? Any run of white space (also no-break) matches any other."""
+        if rule != self.rule:
+            return False
+        return self.match is None or " ".join(self.match.split()) in " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ def read_source(path: Path) -> RawSource:
     body_line = text[: match.end()].count("\n") + 1
     try:
         meta = yaml.safe_load(meta_text) or {}
+    except ValueError as exc:  # a date-shaped value that is no date, such as 2026-02-30
+        line, shown = _bad_date(meta_text)
+        problem = Problem(path, line, "front-matter", f"'{shown}' is not a valid date ({exc})")
+        return RawSource(path, text, {}, meta_text, body, body_line, (problem,))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -173,12 +180,31 @@ def read_source(path: Path) -> RawSource:
     return RawSource(path, text, meta, meta_text, body, body_line)
 
 
+def _bad_date(meta_text: str) -> tuple[int, str]:
+    """The line and text of the first date-shaped value that is not a real date."""
+    for number, line in enumerate(meta_text.splitlines(), start=2):
+        for found in re.findall(r"\b\d{4}-\d{1,2}-\d{1,2}\b", line):
+            try:
+                dt.date.fromisoformat(found)
+            except ValueError:
+                return number, found
+    return 1, "?"
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """A date from YAML: unquoted (a date already) or quoted ISO text."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and VERSION_NAME_RE.match(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
-
-
-def _is_date(value: Any) -> TypeGuard[dt.date]:
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
 def validate_front_matter(src: RawSource) -> list[Problem]:
@@ -204,8 +230,8 @@ def validate_front_matter(src: RawSource) -> list[Problem]:
         ok = {
             "title": _is_text(value),
             "note": _is_text(value),
-            "effective": _is_date(value),
-            "published": _is_date(value),
+            "effective": _as_date(value) is not None,
+            "published": _as_date(value) is not None,
             "material": isinstance(value, bool),
             "draft": isinstance(value, bool),
             "summary": isinstance(value, list) and bool(value) and all(_is_text(s) for s in value),
@@ -214,13 +240,13 @@ def validate_front_matter(src: RawSource) -> list[Problem]:
         if not ok:
             shown = value if not isinstance(value, str) else f"'{value}'"
             add(name, f"'{name}' must be {expected}, not {shown!s}")
-    effective, published = meta.get("effective"), meta.get("published")
+    effective, published = _as_date(meta.get("effective")), _as_date(meta.get("published"))
     stem = src.path.stem
     if not VERSION_NAME_RE.match(stem):
         add("effective", f"the file name '{src.path.name}' must be the effective date, like 2026-12-31.md")
-    elif _is_date(effective) and stem != effective.isoformat():
+    elif effective is not None and stem != effective.isoformat():
         add("effective", f"the file name '{src.path.name}' does not match 'effective: {effective}'")
-    if _is_date(effective) and _is_date(published) and published > effective:
+    if effective is not None and published is not None and published > effective:
         add("published", f"'published: {published}' is after 'effective: {effective}'")
     return problems
 
@@ -242,16 +268,18 @@ def to_version(policy: str, src: RawSource) -> Version:
         first = problems[0]
         raise SourceError(first.path, first.line, first.message)
     meta = src.meta
+    effective, published = _as_date(meta["effective"]), _as_date(meta["published"])
+    assert effective is not None and published is not None  # validated above
     acks = tuple(
         Acknowledgement(rule=a["rule"], reason=a["reason"], match=a.get("match"))
         for a in meta.get("acknowledged") or ()
     )
     return Version(
         policy=policy,
-        id=meta["effective"].isoformat(),
+        id=effective.isoformat(),
         title=meta["title"].strip(),
-        effective=meta["effective"],
-        published=meta["published"],
+        effective=effective,
+        published=published,
         material=meta["material"],
         summary=tuple(s.strip() for s in meta["summary"]),
         body=src.body,
