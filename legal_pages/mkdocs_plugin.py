@@ -23,7 +23,8 @@ from mkdocs.structure.pages import Page
 
 from .errors import LegalPagesError
 from .model import VERSIONS_DIR, Version, load_policies, parse_build_date
-from .site import Output, SitePlan, plan_site, split_body
+from .paths import long_date, page_url
+from .site import Output, PolicyView, SitePlan, plan_site, split_body
 
 POLICY_LIST_MARKER = "<!-- legal:policies -->"
 HEADING_IDS = re.compile(r'(<h[1-6])\s+id="[^"]*"')
@@ -70,6 +71,7 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         if config.nav is None:
             config.nav = _auto_nav(docs_dir, self.plan, self.slugs)
         config.extra["legal"] = {
+            "policies": {view.slug: _policy_facts(view, site_url) for view in self.plan.views},
             "build_date": as_of.isoformat(),
             "preview": preview,
             "announcements": [
@@ -117,6 +119,22 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         if POLICY_LIST_MARKER in markdown_text:
             return markdown_text.replace(POLICY_LIST_MARKER, self.plan.policy_list(page.file.src_uri))
         return markdown_text
+
+
+def _policy_facts(view: PolicyView, site_url: str) -> dict[str, Any]:
+    """What other plugins (the consent widget) need to know of a policy."""
+    current, anchor = view.current, view.material_anchor()
+    if current is None or anchor is None:
+        return {"title": view.title, "current": None}
+    changes = view.changes_src(anchor)
+    return {
+        "title": view.title,
+        "current": current.id,
+        "url": site_url + page_url(view.version_src(current)),
+        "anchor": anchor.id,
+        "anchor_date": long_date(anchor.effective),
+        "anchor_changes_url": page_url(changes) if changes else None,
+    }
 
 
 def _renderer(config: MkDocsConfig) -> Any:

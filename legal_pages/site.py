@@ -118,6 +118,19 @@ class PolicyView:
             return "upcoming"
         return "current" if v == self.current else "archived"
 
+    def material_anchor(self) -> Version | None:
+        """The newest material version in effect (or the first one): a visitor who agreed
+        before it must be asked again."""
+        if self.current is None:
+            return None
+        anchor = self.versions[0]
+        for v in self.versions:
+            if v.effective > self.current.effective:
+                break
+            if v.material:
+                anchor = v
+        return anchor
+
     def is_unpublished(self, v: Version) -> bool:
         return v.draft or v.published > self.as_of
 

@@ -1,0 +1,118 @@
+"""The site glue: puts the widget, its config and the cookie policy page into the build.
+
+From the one consent inventory it derives the widget config (inlined in every
+page), ``/consent.json`` (what the consent API validates against), and the
+``/cookies/`` page. Needs the legal-pages plugin listed before it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from .build import Asset, build_assets
+from .inventory import Inventory, InventoryError, load_inventory
+from .pages import cookie_page
+
+ASSET_DIR = "assets/consent"
+
+
+class ConsentConfig(Config):  # type: ignore[no-untyped-call]
+    inventory = c.Type(str, default="cookies/inventory.yml")
+    api_url = c.Type(str, default="/api/v1/receipts")
+
+
+class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
+    """The consent widget, configured by data from the inventory."""
+
+    inventory: Inventory
+    assets: tuple[Asset, Asset]
+    manifest: dict[str, Any]
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        path = Path(config.docs_dir) / self.config.inventory
+        try:
+            self.inventory = load_inventory(path)
+        except InventoryError as exc:
+            raise PluginError(str(exc)) from exc
+        legal = config.extra.get("legal") or {}
+        policy = (legal.get("policies") or {}).get(self.inventory.policy)
+        if policy is None:
+            raise PluginError(
+                f"{path}: 'policy: {self.inventory.policy}' names no policy of the site "
+                "(list the legal-pages plugin before consent)"
+            )
+        language = config.theme.get("language") or "en"
+        api = os.environ.get("LEGAL_CONSENT_API_URL") or self.config.api_url
+        revision = self.inventory.revision(policy.get("anchor"))
+        self.assets = build_assets()
+        runtime = {
+            "rev": revision,
+            "days": self.inventory.expiry_days,
+            "api": api,
+            "receipt": api.rstrip("/") + "/",
+            "lang": language,
+            "policy": {"id": self.inventory.policy, "version": policy.get("current"),
+                       "anchor": policy.get("anchor")},
+            "cats": [
+                {k: v for k, v in {
+                    "id": cat.id, "req": cat.required or None, "gpc": cat.sale_or_sharing or None,
+                    "cm": list(cat.consent_mode) or None, "set": cat.gtag_set or None,
+                    "cookies": [k.name for k in cat.cookies] or None,
+                }.items() if v is not None}
+                for cat in self.inventory.categories
+            ],
+        }
+        texts = self.inventory.texts_for(language)
+        config.extra["consent_widget"] = {
+            "runtime": json.dumps(runtime, separators=(",", ":")),
+            "js": f"{ASSET_DIR}/{self.assets[0].hashed_name}",
+            "css": f"{ASSET_DIR}/{self.assets[1].hashed_name}",
+            "texts": texts,
+            "policy": policy,
+            "categories": [
+                {"id": cat.id, "required": cat.required, "sale_or_sharing": cat.sale_or_sharing,
+                 "name": cat.name.get(language, cat.name["en"]),
+                 "description": cat.description.get(language, cat.description["en"])}
+                for cat in self.inventory.categories
+            ],
+        }
+        self.manifest = {
+            "schema_version": 1,
+            "revision": revision,
+            "policy": runtime["policy"],
+            "expiry_days": self.inventory.expiry_days,
+            "categories": [
+                {"id": cat.id, "required": cat.required, "sale_or_sharing": cat.sale_or_sharing,
+                 "consent_mode": list(cat.consent_mode), "cookies": [k.name for k in cat.cookies]}
+                for cat in self.inventory.categories
+            ],
+        }
+        return config
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        source = files.get_file_from_path(self.config.inventory)
+        if source is not None:
+            files.remove(source)
+        language = config.theme.get("language") or "en"
+        page_path = str(Path(self.config.inventory).parent / "index.md")
+        if files.get_file_from_path(page_path) is not None:
+            raise PluginError(f"docs/{page_path} is generated from the consent inventory: remove it")
+        generated = {
+            page_path: cookie_page(self.inventory, language),
+            "consent.json": json.dumps(self.manifest, indent=2) + "\n",
+            f"{ASSET_DIR}/{self.assets[0].hashed_name}": self.assets[0].text,
+            f"{ASSET_DIR}/{self.assets[1].hashed_name}": self.assets[1].text,
+        }
+        for path, content in generated.items():
+            files.append(File.generated(config, path, content=content))
+        return files
