@@ -1,0 +1,368 @@
+"""The consent widget in a real Chromium on the built site."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.harness import Served
+from tests.widget.conftest import Visit, route_analytics
+
+pytestmark = pytest.mark.browser
+
+BANNER = "#imr-consent-banner"
+DIALOG = "#imr-consent-dialog"
+
+
+def click_banner(visit: Visit, name: str) -> None:
+    visit.page.locator(BANNER).get_by_role("button", name=name).click()
+
+
+def test_nothing_from_analytics_runs_before_a_choice(visit: Visit) -> None:
+    visit.goto("privacy/")
+    expect(visit.page.locator(BANNER)).to_be_visible()
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.analytics_ran() == 0
+    assert visit.analytics_requests == []
+    assert not [n for n in visit.cookies() if n.startswith("_ga")]
+    assert visit.choice() is None
+
+
+def test_reject_is_one_click_on_first_layer_and_keeps_analytics_off(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Reject all")
+    expect(visit.page.locator(BANNER)).to_be_hidden()
+    choice = visit.choice()
+    assert choice is not None
+    assert choice["c"] == {"necessary": True, "analytics": False, "advertising": False}
+    visit.goto("privacy/history/")
+    visit.page.wait_for_load_state("networkidle")
+    expect(visit.page.locator(BANNER)).to_be_hidden()
+    assert visit.analytics_ran() == 0 and visit.analytics_requests == []
+    assert not [n for n in visit.cookies() if n.startswith("_ga")]
+
+
+def test_accept_loads_analytics_and_it_runs(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    assert len(visit.analytics_requests) == 1
+    assert {"_ga", "_ga_TEST123"} <= set(visit.cookies())
+    visit.goto("privacy/history/")
+    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    expect(visit.page.locator(BANNER)).to_be_hidden()
+
+
+def test_withdrawal_removes_analytics_cookies_and_stops_it_on_later_pages(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    visit.page.locator(".md-footer").get_by_role("button", name="Cookie settings").click()
+    dialog = visit.page.locator(DIALOG)
+    dialog.get_by_role("switch", name="Analytics").uncheck()
+    with visit.page.expect_navigation():  # analytics already ran: the page reloads to stop it
+        dialog.get_by_role("button", name="Save my choices").click()
+    assert not [n for n in visit.cookies() if n.startswith("_ga")]
+    choice = visit.choice()
+    assert choice is not None and choice["m"] == "withdrawal" and choice["c"]["analytics"] is False
+    requests_before = len(visit.analytics_requests)
+    visit.goto("privacy/history/")
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.analytics_ran() == 0
+    assert len(visit.analytics_requests) == requests_before
+
+
+@pytest.mark.parametrize(("button", "runs"), [("Accept all", 1), ("Reject all", 0)])
+def test_gating_holds_across_instant_navigation(
+    fixture_site: Served, page: Any, button: str, runs: int
+) -> None:
+    visit = Visit(page, fixture_site)
+    route_analytics(page, visit)
+    visit.goto("demo/")
+    click_banner(visit, button)
+    page.evaluate("window.__stayed = true")
+    page.locator("nav.md-nav--primary").get_by_role("link", name="Fixture legal site").click()
+    page.wait_for_url(fixture_site.base_url)
+    expect(page.locator("article h1")).to_contain_text("Fixture legal site")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.__stayed") is True  # instant navigation, not a page load
+    assert page.evaluate("window.__contentGatedRuns || 0") == runs
+    assert visit.analytics_ran() == runs
+
+
+def test_accept_and_reject_are_equally_prominent(visit: Visit) -> None:
+    visit.goto("privacy/")
+    styles = visit.page.evaluate(
+        """() => [...document.querySelectorAll('#imr-consent-banner button')].map((b) => {
+            const s = getComputedStyle(b), r = b.getBoundingClientRect();
+            return {text: b.textContent.trim(), tag: b.tagName, width: r.width, height: r.height,
+                    top: r.top, weight: s.fontWeight, size: s.fontSize, color: s.color,
+                    background: s.backgroundColor, border: s.borderColor};
+        })"""
+    )
+    by_text = {s.pop("text"): s for s in styles}
+    accept, reject = by_text["Accept all"], by_text["Reject all"]
+    assert accept == reject
+    assert set(by_text) == {"Accept all", "Reject all", "Customize"}
+
+
+def test_no_switch_is_pre_ticked(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Customize")
+    switches = visit.page.locator(f"{DIALOG} [data-consent-category]")
+    assert switches.count() == 2
+    for i in range(switches.count()):
+        expect(switches.nth(i)).not_to_be_checked()
+        expect(switches.nth(i)).to_be_enabled()
+
+
+def test_closing_or_ignoring_is_not_consent(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Customize")
+    visit.page.keyboard.press("Escape")
+    expect(visit.page.locator(DIALOG)).to_be_hidden()
+    visit.goto("privacy/history/")
+    expect(visit.page.locator(BANNER)).to_be_visible()
+    assert visit.choice() is None and visit.analytics_ran() == 0
+
+
+def test_a_new_revision_asks_again(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    visit.set_choice(rev="an-older-revision")
+    visit.goto("privacy/history/")
+    expect(visit.page.locator(BANNER)).to_be_visible()
+    expect(visit.page.locator(".imr-consent__changed")).to_be_hidden()
+    assert visit.analytics_ran() == 0
+
+
+def test_an_expired_choice_asks_again(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    visit.set_choice(ts=int((time.time() - 183 * 86400) * 1000))
+    visit.goto("privacy/history/")
+    expect(visit.page.locator(BANNER)).to_be_visible()
+    assert visit.analytics_ran() == 0
+
+
+def test_a_material_policy_change_asks_again_and_links_to_the_redline(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Reject all")
+    visit.set_choice(rev="revision-before-the-change", pv="2025-03-31")
+    visit.goto("privacy/history/")
+    changed = visit.page.locator(".imr-consent__changed")
+    expect(changed).to_be_visible()
+    expect(changed).to_contain_text("Our Privacy Policy changed on November 22, 2026.")
+    expect(changed.get_by_role("link", name="See what changed")).to_have_attribute(
+        "href", re.compile(r"privacy/2026-11-22/changes/$")
+    )
+
+
+GPC = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
+
+
+def test_gpc_refuses_sale_and_sharing_without_asking(api_up: Visit) -> None:
+    visit = api_up
+    visit.page.add_init_script(GPC)
+    visit.goto("privacy/")
+    click_banner(visit, "Customize")
+    advertising = visit.page.locator(DIALOG).get_by_role("switch", name="Advertising features")
+    expect(advertising).to_be_disabled()
+    expect(advertising).not_to_be_checked()
+    expect(visit.page.locator("[data-consent-gpc-note=advertising]")).to_be_visible()
+    expect(visit.page.locator("[data-consent-gpc-note=advertising]")).to_contain_text(
+        "Opt-out preference signal honored"
+    )
+    visit.page.locator(DIALOG).get_by_role("button", name="Accept all").click()
+    choice = visit.choice()
+    assert choice is not None and choice["c"] == {"necessary": True, "analytics": True, "advertising": False}
+    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    update = [e for e in visit.data_layer() if e[:2] == ["consent", "update"]][-1][2]
+    assert update["analytics_storage"] == "granted" and update["ad_storage"] == "denied"
+    visit.page.wait_for_function("localStorage.getItem('imr_consent_receipt') !== null")
+    assert visit.receipts[-1]["gpc"] is True
+    assert visit.receipts[-1]["choices"]["advertising"] is False
+
+
+def test_gpc_wins_over_an_earlier_choice(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    visit.page.add_init_script(GPC)
+    visit.goto("privacy/history/")
+    choice = visit.choice()
+    assert choice is not None
+    assert choice["m"] == "gpc" and choice["c"]["advertising"] is False and choice["c"]["analytics"] is True
+
+
+def test_consent_mode_default_comes_before_any_config_and_is_never_repeated(visit: Visit) -> None:
+    visit.goto("privacy/")
+    first = visit.data_layer()
+    assert [e[:2] for e in first] == [["consent", "default"]]
+    assert first[0][2] == {"ad_storage": "denied", "analytics_storage": "denied", "ad_user_data": "denied",
+                           "ad_personalization": "denied", "wait_for_update": 500}
+    click_banner(visit, "Accept all")
+    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    calls = [e[0] if e[0] != "consent" else f"consent {e[1]}" for e in visit.data_layer()]
+    assert calls.index("consent default") == 0
+    assert calls.index("consent update") < calls.index("config")
+    assert calls.count("consent default") == 1
+    visit.goto("privacy/history/")
+    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    calls = [e[0] if e[0] != "consent" else f"consent {e[1]}" for e in visit.data_layer()]
+    assert calls[:2] == ["consent default", "set"] or calls[:2] == ["consent default", "consent update"]
+    assert calls.count("consent default") == 1
+    assert "consent update" in calls and calls.index("consent update") < calls.index("config")
+
+
+def test_banner_and_dialog_work_with_the_keyboard_alone(visit: Visit) -> None:
+    visit.goto("privacy/")
+    page = visit.page
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.closest('#imr-consent-banner') !== null")
+    assert focused, "the banner comes first in the tab order"
+    while page.evaluate("document.activeElement.textContent.trim()") != "Customize":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(DIALOG)).to_be_visible()
+    assert page.evaluate("document.activeElement.dataset.consentCategory") == "analytics"
+    page.keyboard.press("Space")
+    while page.evaluate("document.activeElement.textContent.trim()") != "Save my choices":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(DIALOG)).to_be_hidden()
+    expect(page.locator(BANNER)).to_be_hidden()
+    choice = visit.choice()
+    assert choice is not None and choice["c"]["analytics"] is True and choice["c"]["advertising"] is False
+    assert choice["m"] == "dialog"
+
+
+def test_dialog_traps_focus_and_returns_it(visit: Visit) -> None:
+    visit.goto("privacy/")
+    click_banner(visit, "Reject all")
+    page = visit.page
+    opener = page.locator(".md-footer").get_by_role("button", name="Cookie settings")
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(DIALOG)).to_be_visible()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('#imr-consent-dialog') !== null")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.closest('#imr-consent-dialog') !== null")
+    page.keyboard.press("Escape")
+    expect(page.locator(DIALOG)).to_be_hidden()
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Cookie settings"
+    assert page.evaluate("document.activeElement.closest('.md-footer') !== null")
+
+
+def test_a_choice_is_posted_as_a_receipt(api_up: Visit) -> None:
+    visit = api_up
+    visit.goto("privacy/")
+    click_banner(visit, "Reject all")
+    visit.page.wait_for_function("localStorage.getItem('imr_consent_receipt') !== null")
+    choice = visit.choice()
+    assert choice is not None
+    [receipt] = visit.receipts
+    assert receipt["receipt_id"] == choice["rid"] and receipt["subject_id"] == choice["sid"]
+    assert receipt["choices"] == {"necessary": True, "analytics": False, "advertising": False}
+    assert receipt["policy"] == {"id": "privacy", "version": "2026-11-22"}
+    assert receipt["method"] == "banner" and receipt["gpc"] is False and receipt["language"] == "en"
+    assert receipt["config_revision"] == choice["rev"]
+    assert receipt["page"] == visit.site.url("privacy/")
+
+
+def test_a_receipt_is_queued_while_the_api_is_down_and_sent_later_with_the_same_id(visit: Visit) -> None:
+    page = visit.page
+    page.context.route("**/api/v1/receipts", lambda route: route.abort("connectionrefused"))
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    expect(page.locator(BANNER)).to_be_hidden()  # the choice applies at once
+    page.wait_for_function("window.__analyticsRuns === 1")
+    queue = page.evaluate("JSON.parse(localStorage.getItem('imr_consent_queue'))")
+    choice = visit.choice()
+    assert choice is not None and [q["receipt_id"] for q in queue] == [choice["rid"]]
+    page.context.unroute("**/api/v1/receipts")
+    sent: list[str] = []
+
+    def api(route: Any) -> None:
+        sent.append(route.request.post_data_json["receipt_id"])
+        route.fulfill(status=201, content_type="application/json", body='{"token": "t"}')
+
+    page.context.route("**/api/v1/receipts", api)
+    visit.goto("privacy/history/")
+    page.wait_for_function("JSON.parse(localStorage.getItem('imr_consent_queue')).length === 0")
+    assert sent == [choice["rid"]]
+    visit.goto("privacy/")
+    page.wait_for_load_state("networkidle")
+    assert sent == [choice["rid"]]
+
+
+def test_the_dialog_shows_the_consent_id_date_and_receipt_link(api_up: Visit) -> None:
+    visit = api_up
+    visit.goto("privacy/")
+    click_banner(visit, "Reject all")
+    visit.page.wait_for_function("localStorage.getItem('imr_consent_receipt') !== null")
+    visit.page.locator(".md-footer").get_by_role("button", name="Cookie settings").click()
+    record = visit.page.locator("[data-consent-record]")
+    choice = visit.choice()
+    assert choice is not None
+    expect(record.locator("[data-consent-field=id]")).to_have_text(choice["rid"])
+    expect(record.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d{2}-\d{2}T"))
+    link = record.get_by_role("link", name="View your receipt")
+    expect(link).to_have_attribute("href", f"/api/v1/receipts/{choice['rid']}?token=token-{choice['rid']}")
+
+
+def test_other_scripts_read_state_listen_to_changes_and_open_the_dialog(visit: Visit) -> None:
+    visit.goto("privacy/")
+    page = visit.page
+    assert page.evaluate("imrConsent.get('analytics')") is None
+    assert page.evaluate("imrConsent.get('necessary')") is True
+    page.evaluate("document.addEventListener('consent:change', (e) => { window.__changed = e.detail })")
+    click_banner(visit, "Accept all")
+    detail = page.evaluate("window.__changed")
+    assert detail["choices"]["analytics"] is True and detail["method"] == "banner"
+    assert page.evaluate("imrConsent.get('analytics')") is True
+    page.evaluate("imrConsent.open()")
+    expect(page.locator(DIALOG)).to_be_visible()
+
+
+def test_the_cookie_page_lists_every_cookie_and_opens_the_settings(visit: Visit) -> None:
+    visit.goto("cookies/")
+    page = visit.page
+    click_banner(visit, "Reject all")
+    rows = page.locator("article table tbody tr")
+    names = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    assert names == ["imr_consent", "_ga", "_ga_*"]
+    expect(page.locator("article")).to_contain_text("Advertising features")
+    page.locator("article").get_by_role("button", name="Cookie settings").click()
+    expect(page.locator(DIALOG)).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/", "privacy/", "privacy/2025-03-31/", "privacy/history/", "cookies/"])
+def test_every_page_has_a_cookie_settings_link_in_its_footer(visit: Visit, path: str) -> None:
+    visit.goto(path)
+    expect(visit.page.locator(".md-footer").get_by_role("button", name="Cookie settings")).to_be_attached()
+
+
+def test_the_banner_is_there_at_first_paint_and_shifts_nothing(visit: Visit) -> None:
+    page = visit.page
+    page.add_init_script("""
+        window.__shifts = [];
+        new PerformanceObserver((l) => window.__shifts.push(...l.getEntries().map((e) => e.value)))
+            .observe({type: 'layout-shift', buffered: true});
+        new PerformanceObserver((l) => {
+            for (const e of l.getEntries()) if (e.name.startsWith('first-')) {
+                const b = document.getElementById('imr-consent-banner');
+                window['__' + e.name] = !!b && getComputedStyle(b).display !== 'none';
+            }
+        }).observe({type: 'paint', buffered: true});
+    """)
+    visit.goto("privacy/")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window['__first-contentful-paint']") is True
+    assert page.evaluate("window.__shifts") == []
