@@ -5,7 +5,7 @@ import { setDefaults, updateConsentMode, gtag } from "./consentmode.js";
 import { activate, watch } from "./gate.js";
 import { enqueue, flush } from "./receipts.js";
 import { readChoice, isCurrent, writeChoice, deleteCookies, uuid } from "./store.js";
-import { showBanner, hideBanner, openDialog, closeDialog, readSwitches, bindDialog } from "./ui.js";
+import { mountBanner, showBanner, hideBanner, openDialog, closeDialog, readSwitches, bindDialog } from "./ui.js";
 
 const cfg = JSON.parse(document.getElementById("imr-consent-config").textContent);
 const gpc = navigator.globalPrivacyControl === true;
@@ -59,6 +59,7 @@ function choose(wanted, method) {
 const all = (value) => Object.fromEntries(optional.map((c) => [c.id, value]));
 
 setDefaults();
+mountBanner();
 if (current && gpc && optional.some((c) => c.gpc && rec.c[c.id])) {
   choose(rec.c, "gpc"); // the signal wins over an earlier choice
 } else if (!current && gpc && optional.every((c) => c.gpc)) {
@@ -81,8 +82,6 @@ document.addEventListener("click", (e) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => {
-  const banner = document.getElementById("imr-consent-banner");
-  if (banner) document.body.prepend(banner); // first in tab order
   bindDialog();
   activate(granted, document);
   flush(cfg);

@@ -10,6 +10,21 @@ let returnFocus = null;
 const root = () => document.documentElement.classList;
 export const dialog = () => document.getElementById("imr-consent-dialog");
 
+/** Put the banner (a <template> in <head>) first in <body> as soon as the body exists:
+ * before the first paint, and first in the tab order. */
+export function mountBanner() {
+  const mount = () => {
+    const tpl = document.getElementById("imr-consent-banner-template");
+    if (tpl && !document.getElementById("imr-consent-banner")) document.body.prepend(tpl.content.cloneNode(true));
+  };
+  if (document.body) return mount();
+  new MutationObserver((_, observer) => {
+    if (!document.body) return;
+    observer.disconnect();
+    mount();
+  }).observe(document.documentElement, { childList: true });
+}
+
 export function showBanner(policyChanged) {
   root().add("imr-consent-ask");
   root().toggle("imr-consent-changed", !!policyChanged);

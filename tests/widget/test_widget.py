@@ -350,19 +350,24 @@ def test_every_page_has_a_cookie_settings_link_in_its_footer(visit: Visit, path:
 
 def test_the_banner_is_there_at_first_paint_and_shifts_nothing(visit: Visit) -> None:
     page = visit.page
+    # Every animation frame records whether the banner is displayed; the last frame
+    # that starts before the first contentful paint is the frame that painted it.
     page.add_init_script("""
         window.__shifts = [];
         new PerformanceObserver((l) => window.__shifts.push(...l.getEntries().map((e) => e.value)))
             .observe({type: 'layout-shift', buffered: true});
-        new PerformanceObserver((l) => {
-            for (const e of l.getEntries()) if (e.name.startsWith('first-')) {
-                const b = document.getElementById('imr-consent-banner');
-                window['__' + e.name] = !!b && getComputedStyle(b).display !== 'none';
-            }
-        }).observe({type: 'paint', buffered: true});
+        window.__frames = [];
+        (function tick() {
+            const b = document.getElementById('imr-consent-banner');
+            __frames.push([performance.now(), !!b && getComputedStyle(b).display !== 'none']);
+            if (__frames.length < 300) requestAnimationFrame(tick);
+        })();
     """)
     visit.goto("privacy/")
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(300)
-    assert page.evaluate("window['__first-contentful-paint']") is True
+    fcp = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime")
+    frames = page.evaluate("window.__frames")
+    painted = [shown for t, shown in frames if t <= fcp]
+    assert painted and painted[-1] is True, (fcp, frames[:8])
     assert page.evaluate("window.__shifts") == []
