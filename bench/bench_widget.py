@@ -101,10 +101,8 @@ def measure(browser: Any, url: str, runs: int, banner: bool = True) -> dict[str,
         page.add_init_script(PROBE)
         page.goto(url)
         page.wait_for_function("window.__probe.fcp !== null", timeout=10_000)
-        try:
-            page.wait_for_function("window.__probe.visible !== null", timeout=3_000)
-        except Exception:
-            pass
+        if banner:
+            page.wait_for_function("window.__probe.visible !== null", timeout=10_000)
         page.wait_for_timeout(300)
         probe = page.evaluate("window.__probe")
         fcps.append(probe["fcp"])
