@@ -74,3 +74,13 @@ def test_the_shipped_files_stay_small() -> None:
     assert js.hashed_name.startswith("consent.") and js.hashed_name.endswith(".js")
     assert "import " not in js.text and "export " not in js.text
     assert len(js.text) < 16_000 and len(css.text) < 4_000
+
+
+def test_texts_follow_the_page_language_with_english_as_fallback(tmp_path: Path) -> None:
+    localized = tmp_path / "inventory.yml"
+    localized.write_text(REAL.read_text() + "  de:\n    accept_all: Alle akzeptieren\n")
+    inventory = load_inventory(localized)
+    german = inventory.texts_for("de-CH")
+    assert german["accept_all"] == "Alle akzeptieren"
+    assert german["reject_all"] == "Reject all"  # not translated: English
+    assert inventory.texts_for("fr")["accept_all"] == "Accept all"
