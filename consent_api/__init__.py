@@ -1,1 +1,77 @@
-"""The consent API: a Flask service that stores signed consent receipts."""
+"""The consent API: a Flask service that stores signed consent receipts.
+
+``create_app`` is the application factory (``flask --app consent_api run``); every
+route is under ``/api`` whether the API runs alone or next to the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from . import errors
+from .config import DEFAULTS, from_environment, load_keys
+from .services import Services
+from .signing import ReceiptSigner
+from .sitedata import SiteData
+from .storage import ReceiptLog, engine_for
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The API, configured from defaults, then ``CONSENT_*`` variables, then ``config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(from_environment())
+    if config:
+        app.config.from_mapping(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    settings = dict(app.config)
+    if str(settings["DATABASE_URL"]).startswith("sqlite:///"):
+        Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])))
+    site = SiteData(Path(str(settings["SITE_DIR"])))
+    app.extensions["consent"] = Services(log, ReceiptSigner(load_keys(settings)), site)
+    if settings["ENV"] == "development":
+        log.create_schema()
+
+    errors.register(app)
+    from .routes import bp
+
+    app.register_blueprint(bp)
+    _cors(app, site)
+    _rate_limit(app)
+    if settings["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(settings["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _cors(app: Flask, site: SiteData) -> None:
+    from flask_cors import CORS
+
+    origins = app.config.get("CORS_ORIGINS")
+    if origins:
+        allowed = [o.strip() for o in str(origins).split(",") if o.strip()]
+    else:
+        parts = urlsplit(site.site_url)
+        allowed = [f"{parts.scheme}://{parts.netloc}"] if parts.netloc else []
+    CORS(app, resources={r"/api/*": {"origins": allowed}}, methods=["GET", "POST"],
+         allow_headers=["Content-Type", "Authorization"], max_age=600)
+
+
+def _rate_limit(app: Flask) -> None:
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+                      default_limits=[], headers_enabled=True)
+    limiter.limit(app.config["RATELIMIT"], methods=["POST"])(app.view_functions["receipts.create"])

@@ -1,0 +1,106 @@
+"""The OpenAPI 3.1 document of the API; a test keeps it true to the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UUID = {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+            for c in codes}
+
+
+def document() -> dict[str, Any]:
+    request_schema = {
+        "type": "object", "additionalProperties": False,
+        "required": ["receipt_id", "subject_id", "config_revision", "policy", "choices", "method", "gpc",
+                     "language", "page", "consented_at"],
+        "properties": {
+            "receipt_id": UUID, "subject_id": UUID,
+            "config_revision": {"type": "string", "minLength": 1, "maxLength": 64},
+            "policy": {"type": "object", "additionalProperties": False, "required": ["id", "version"],
+                       "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 64},
+                                      "version": {"type": "string", "minLength": 1, "maxLength": 32}}},
+            "choices": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "method": {"enum": ["banner", "dialog", "gpc", "withdrawal"]},
+            "gpc": {"type": "boolean"},
+            "language": {"type": "string", "minLength": 1, "maxLength": 35},
+            "page": {"type": "string", "format": "uri", "maxLength": 2048},
+            "consented_at": {"type": "string", "format": "date-time"},
+        },
+    }
+    stored = {"type": "object", "required": ["receipt", "token", "created_at", "url"],
+              "properties": {"receipt": {"type": "object"}, "token": {"type": "string"},
+                             "created_at": {"type": "integer"}, "url": {"type": "string"}}}
+    bearer: list[dict[str, list[str]]] = [{"receiptToken": []}, {"operatorToken": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ImaRouter consent API", "version": "1.0.0",
+                 "description": "Signed consent receipts (Kantara CR v1.1 fields) in an append-only, "
+                                "hash-chained log."},
+        "paths": {
+            "/api/v1/receipts": {"post": {
+                "summary": "Store a receipt for a consent choice (idempotent on receipt_id)",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": request_schema}}},
+                "responses": {
+                    "201": {"description": "stored", "content": {"application/json": {"schema": stored}}},
+                    "200": {"description": "already stored with the same content",
+                            "content": {"application/json": {"schema": stored}}},
+                    **_errors(400, 409, 413, 415, 422, 429),
+                },
+            }},
+            "/api/v1/receipts/{receipt_id}": {"get": {
+                "summary": "A receipt, for the holder of its token or the operator",
+                "security": bearer,
+                "parameters": [
+                    {"name": "receipt_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "token", "in": "query", "schema": {"type": "string"}},
+                    {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
+                    {"name": "download", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "the receipt", "content": {
+                        "application/json": {"schema": stored}, "text/html": {"schema": {"type": "string"}}}},
+                    **_errors(401, 403, 404),
+                },
+            }},
+            "/api/v1/receipts/verify": {"post": {
+                "summary": "Is a token genuine, unaltered, and signed by which key",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token"],
+                    "properties": {"token": {"type": "string", "minLength": 1, "maxLength": 4096}}}}}},
+                "responses": {"200": {"description": "the verdict", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["genuine", "stored", "unaltered", "kid"]}}}},
+                    **_errors(400, 413, 415)},
+            }},
+            "/api/v1/subjects/{subject_id}/receipts": {"get": {
+                "summary": "Every receipt of one subject, oldest first",
+                "security": bearer,
+                "parameters": [
+                    {"name": "subject_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "token", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "the history", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["subject_id", "receipts"]}}}},
+                    **_errors(401, 403, 404)},
+            }},
+            "/api/v1/openapi.json": {"get": {"summary": "This document",
+                                             "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/api/healthz": {"get": {"summary": "Liveness and database check",
+                                     "responses": {"200": {"description": "ok"}}}},
+        },
+        "components": {
+            "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
+                "error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}},
+            "securitySchemes": {
+                "receiptToken": {"type": "http", "scheme": "bearer",
+                                 "description": "the token returned with the receipt"},
+                "operatorToken": {"type": "http", "scheme": "bearer",
+                                  "description": "CONSENT_OPERATOR_TOKEN"},
+            },
+        },
+    }

@@ -1,0 +1,56 @@
+"""Build the stored receipt: the Kantara Consent Receipt v1.1 fields, plus what
+DESIGN.md §5 adds (config revision, the policy version's hash and permanent URL,
+collection method, GPC). No IP address, raw or truncated, is stored."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .storage import canonical
+
+
+def request_digest(request: dict[str, Any]) -> str:
+    """Identifies a request's content, for idempotency on its receipt id."""
+    data = {k: v for k, v in request.items() if k != "policy_version"}
+    return hashlib.sha256(canonical(data).encode()).hexdigest()
+
+
+def build_receipt(request: dict[str, Any], *, now: int, sec_gpc: bool, settings: dict[str, Any],
+                  categories: list[dict[str, Any]]) -> dict[str, Any]:
+    version = request["policy_version"]
+    granted = [c for c in categories if request["choices"][c["id"]]]
+    return {
+        "version": "KI-CR-v1.1.0",
+        "jurisdiction": settings["JURISDICTION"],
+        "consentTimestamp": now,
+        "collectionMethod": request["method"],
+        "consentReceiptID": request["receipt_id"],
+        "language": request["language"],
+        "piiPrincipalId": request["subject_id"],
+        "piiControllers": [dict(settings["CONTROLLER"])],
+        "policyUrl": version["url"],
+        "services": [{
+            "service": settings["SERVICE_NAME"],
+            "purposes": [{
+                "purpose": c["id"],
+                "purposeCategory": [c["id"]],
+                "consentType": "NOT_REQUIRED" if c["required"] else "EXPLICIT",
+                "piiCategory": ["online identifiers (cookies)"],
+                "primaryPurpose": bool(c["required"]),
+                "termination": f"{settings['EXPIRY_DAYS']} days, or when withdrawn",
+                "thirdPartyDisclosure": bool(c.get("consent_mode")),
+                "thirdPartyName": "Google" if c.get("consent_mode") else "",
+            } for c in granted],
+        }],
+        "sensitive": False,
+        "spiCat": [],
+        "choices": dict(request["choices"]),
+        "policy": {"id": request["policy"]["id"], "version": version["id"], "url": version["url"],
+                   "sha256": version["sha256"]},
+        "configRevision": request["config_revision"],
+        "gpc": bool(request["gpc"] or sec_gpc),
+        "secGpcHeader": sec_gpc,
+        "page": request["page"],
+        "clientConsentedAt": request["consented_at"],
+    }

@@ -1,0 +1,174 @@
+"""The receipts resource: create, read, verify, and a subject's history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from html import escape
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .errors import ApiError, Conflict, Forbidden, NotFound
+from .openapi import document
+from .receipt import build_receipt, request_digest
+from .services import Services
+from .storage import Duplicate, NewReceipt, Stored, canonical
+from .validation import UUID4, validate
+
+bp = Blueprint("receipts", __name__, url_prefix="/api")
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
+def services() -> Services:
+    found: Services = current_app.extensions["consent"]
+    return found
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(f"the body is not valid JSON: {exc}") from None
+
+
+def _out(stored: Stored) -> dict[str, Any]:
+    return {"receipt": stored.body, "token": stored.token, "created_at": stored.created_at,
+            "url": f"/api/v1/receipts/{stored.receipt_id}"}
+
+
+@bp.post("/v1/receipts")
+def create() -> tuple[Response, int]:
+    svc = services()
+    svc.site.refresh()
+    now = dt.datetime.now(dt.UTC)
+    data = validate(_json_body(), svc.site, now)
+    body = build_receipt(
+        data, now=int(now.timestamp()), sec_gpc=request.headers.get("Sec-GPC") == "1",
+        settings=current_app.config, categories=svc.site.categories,
+    )
+    token = svc.signer.sign({"rid": data["receipt_id"], "sid": data["subject_id"],
+                             "sha": hashlib.sha256(canonical(body).encode()).hexdigest()})
+    try:
+        stored, new = svc.log.append(NewReceipt(
+            data["receipt_id"], data["subject_id"], int(now.timestamp()), request_digest(data), body,
+            token, svc.signer.newest.kid,
+        ))
+    except Duplicate:
+        raise Conflict("this receipt_id is already stored with different content",
+                       field="receipt_id") from None
+    return jsonify(_out(stored)), 201 if new else 200
+
+
+def _credential() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer "):].strip()
+    return request.args.get("token")
+
+
+def _is_operator(credential: str) -> bool:
+    expected = current_app.config.get("OPERATOR_TOKEN")
+    return bool(expected) and hmac.compare_digest(credential.encode(), str(expected).encode())
+
+
+def _claims(credential: str | None) -> dict[str, Any] | None:
+    """Operator: {}; a visitor's valid receipt token: its payload; anything else: an error."""
+    if not credential:
+        raise Unauthorized("send the receipt's token (Authorization: Bearer <token>, or ?token=)")
+    if _is_operator(credential):
+        return None
+    verified = services().signer.verify(credential)
+    if verified is None:
+        raise Forbidden("the token is not genuine")
+    return verified[0]
+
+
+@bp.get("/v1/receipts/<receipt_id>")
+def read(receipt_id: str) -> Response:
+    claims = _claims(_credential())
+    if claims is not None and claims.get("rid") != receipt_id:
+        raise Forbidden("this token is for another receipt")
+    stored = services().log.get(receipt_id) if UUID4.match(receipt_id) else None
+    if stored is None:
+        raise NotFound(f"no receipt {receipt_id}")
+    wants_html = request.args.get("format") == "html" or (
+        request.args.get("format") != "json"
+        and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    )
+    if wants_html:
+        return Response(_html(stored), mimetype="text/html")
+    response = jsonify(_out(stored))
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
+    return response
+
+
+@bp.post("/v1/receipts/verify")
+def verify() -> Response:
+    data = _json_body()
+    token = data.get("token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token or len(token) > 4096:
+        raise ApiError("send {\"token\": \"...\"}", field="token")
+    verified = services().signer.verify(token)
+    if verified is None:
+        return jsonify({"genuine": False, "stored": False, "unaltered": False, "kid": None})
+    payload, kid = verified
+    stored = services().log.get(str(payload.get("rid", "")))
+    unaltered = stored is not None and hashlib.sha256(
+        canonical(stored.body).encode()).hexdigest() == payload.get("sha")
+    return jsonify({"genuine": True, "stored": stored is not None, "unaltered": unaltered, "kid": kid,
+                    "receipt_id": payload.get("rid"), "subject_id": payload.get("sid")})
+
+
+@bp.get("/v1/subjects/<subject_id>/receipts")
+def history(subject_id: str) -> Response:
+    claims = _claims(_credential())
+    if claims is not None and claims.get("sid") != subject_id:
+        raise Forbidden("this token is for another subject")
+    if not UUID4.match(subject_id):
+        raise NotFound(f"no subject {subject_id}")
+    found = services().log.for_subject(subject_id)
+    return jsonify({"subject_id": subject_id, "receipts": [_out(s) for s in found]})
+
+
+@bp.get("/v1/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
+
+
+@bp.get("/healthz")
+def health() -> Response:
+    services().log.count()
+    return jsonify({"status": "ok"})
+
+
+def _html(stored: Stored) -> str:
+    body = stored.body
+    when = dt.datetime.fromtimestamp(body["consentTimestamp"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    rows = "".join(f"<tr><th scope=\"row\">{escape(k)}</th><td>{'Yes' if v else 'No'}</td></tr>"
+                   for k, v in body["choices"].items())
+    token = escape(stored.token, quote=True)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Your consent receipt</title></head>
+<body><main><h1>Your consent receipt</h1>
+<p>Consent ID: <code>{escape(stored.receipt_id)}</code></p>
+<p>Recorded: <time datetime="{when}">{when}</time> ({escape(body['collectionMethod'])})</p>
+<p>Policy: <a href="{escape(body['policy']['url'], quote=True)}">{escape(body['policy']['id'])},
+version {escape(body['policy']['version'])}</a></p>
+<table><caption>Your choices</caption><tbody>{rows}</tbody></table>
+<p>Global Privacy Control: {'on' if body['gpc'] else 'off'}</p>
+<p><a href="?token={token}&amp;format=json&amp;download=1" download>Download this receipt (JSON)</a></p>
+</main></body></html>"""
