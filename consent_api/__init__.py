@@ -69,9 +69,6 @@ def _cors(app: Flask, site: SiteData) -> None:
 
 
 def _rate_limit(app: Flask) -> None:
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
+    from .extensions import limiter
 
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-                      default_limits=[], headers_enabled=True)
-    limiter.limit(app.config["RATELIMIT"], methods=["POST"])(app.view_functions["receipts.create"])
+    limiter.init_app(app)

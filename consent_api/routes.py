@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .errors import ApiError, Conflict, Forbidden, NotFound
+from .extensions import limiter, receipt_limit
 from .openapi import document
 from .receipt import build_receipt, request_digest
 from .services import Services
@@ -50,6 +51,7 @@ def _out(stored: Stored) -> dict[str, Any]:
 
 
 @bp.post("/v1/receipts")
+@limiter.limit(receipt_limit, methods=["POST"])
 def create() -> tuple[Response, int]:
     svc = services()
     svc.site.refresh()

@@ -44,9 +44,26 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if not (site_dir / "index.html").is_file():
         raise LegalPagesError(f"{site_dir}: no built site here (run without --no-build)")
-    print(f"Serving the legal site on http://{args.host}:{args.port}/", flush=True)
-    run_simple(args.host, args.port, make_app(site_dir), threaded=True)
+    api = None if args.no_api else _local_api(site_dir)
+    where = f"http://{args.host}:{args.port}/"
+    print(f"Serving the legal site on {where}" + ("" if api is None else f" and the consent API on {where}api/"),
+          flush=True)
+    run_simple(args.host, args.port, make_app(site_dir, api), threaded=True)
     return 0
+
+
+def _local_api(site_dir: Path) -> object:
+    """The consent API with the embedded defaults: SQLite and a local key under var/."""
+    from consent_api import create_app
+
+    settings: dict[str, object] = {"SITE_DIR": str(site_dir)}
+    if not os.environ.get("CONSENT_ENV"):
+        settings["ENV"] = "development"
+    if not (os.environ.get("CONSENT_SIGNING_KEYS") or os.environ.get("CONSENT_KEY_FILE")):
+        settings["KEY_FILE"] = "var/consent-keys.json"
+    if not (os.environ.get("DATABASE_URL") or os.environ.get("CONSENT_DATABASE_URL")):
+        settings["DATABASE_URL"] = "sqlite:///var/consent.sqlite3"
+    return create_app(settings)
 
 
 def _today(args: argparse.Namespace) -> dt.date:
@@ -117,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--site-dir", default="site")
     serve.add_argument("--no-build", action="store_true", help="serve the site already built in --site-dir")
+    serve.add_argument("--no-api", action="store_true", help="serve the site only, without the consent API")
     serve.set_defaults(func=_serve)
 
     def source_options(p: argparse.ArgumentParser) -> None:

@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs, when they are missing:
-#   chromium  - the browser the Playwright tests drive (Playwright's own download
-#               does not work everywhere; Debian's package does).
+# Install and start what the test suite needs from Debian, when it is missing:
+#   chromium    - the browser the Playwright tests drive (Playwright's own download does
+#                 not work everywhere; Debian's package does);
+#   postgresql  - the consent API's tests run on PostgreSQL as well as SQLite: a running
+#                 cluster with a role 'consent' (password 'consent') and a database 'consent_test'.
 set -euo pipefail
 
-need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
-
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-system-deps: no apt-get here; install ${need[*]} yourself (the tests fall back to Playwright's bundled browser)" >&2
-  exit 0
-fi
 sudo=""
 if [ "$(id -u)" != 0 ]; then
   if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "install-system-deps: need root to install: ${need[*]}" >&2; exit 1
+    echo "install-system-deps: not root and no sudo: install chromium and postgresql yourself" >&2
+    exit 0
   fi
 fi
-echo "install-system-deps: installing ${need[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-system-deps: no apt-get here; install ${need[*]} yourself" >&2
+    exit 0
+  fi
+  echo "install-system-deps: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# A running PostgreSQL cluster with the test role and database.
+if ! pg_lsclusters -h | awk '{print $4}' | grep -qx online; then
+  read -r version cluster _ < <(pg_lsclusters -h | head -n 1) || true
+  if [ -z "${version:-}" ]; then
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    cluster=main
+    $sudo pg_createcluster "$version" "$cluster" >/dev/null
+  fi
+  $sudo pg_ctlcluster "$version" "$cluster" start
+fi
+psql_as_postgres() { $sudo -u postgres psql -qtAX "$@" 2>/dev/null || su postgres -c "psql -qtAX $(printf '%q ' "$@")"; }
+if [ "$(psql_as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'consent'")" != "1" ]; then
+  psql_as_postgres -c "CREATE ROLE consent LOGIN PASSWORD 'consent' CREATEDB"
+fi
+if [ "$(psql_as_postgres -c "SELECT 1 FROM pg_database WHERE datname = 'consent_test'")" != "1" ]; then
+  psql_as_postgres -c "CREATE DATABASE consent_test OWNER consent"
+fi

@@ -1,0 +1,155 @@
+"""The consent API as operators run it: gunicorn processes on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import ROOT, Served, free_port, wait_until_up
+
+PG_URL = os.environ.get("CONSENT_TEST_POSTGRES_URL", "postgresql://consent:consent@127.0.0.1:5432/consent_test")
+KEY1 = {"kid": "k1", "secret": "first-test-secret-0123456789abcdefghijklmnop"}
+KEY2 = {"kid": "k2", "secret": "second-test-secret-0123456789abcdefghijklmno"}
+OPERATOR = "operator-test-token"
+
+
+def postgres_available() -> bool:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        engine = create_engine("postgresql+psycopg://" + PG_URL.split("://", 1)[1])
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except OperationalError:
+        return False
+
+
+def database(backend: str, tmp: Path) -> str:
+    """A fresh, empty database of that kind."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'receipts.sqlite3'}"
+    if not postgres_available():
+        reason = f"PostgreSQL is not reachable at {PG_URL} (scripts/install-system-deps.sh starts it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from sqlalchemy import create_engine
+
+    from consent_api.storage import metadata
+
+    engine = create_engine("postgresql+psycopg://" + PG_URL.split("://", 1)[1])
+    metadata.drop_all(engine)
+    engine.dispose()
+    return PG_URL
+
+
+def request_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "receipt_id": str(uuid.uuid4()), "subject_id": str(uuid.uuid4()), "config_revision": "rev-1",
+        "policy": {"id": "privacy", "version": "2026-11-22"},
+        "choices": {"necessary": True, "analytics": False, "advertising": False},
+        "method": "banner", "gpc": False, "language": "en", "page": "http://127.0.0.1:8000/privacy/",
+        "consented_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    body.update(changes)
+    return body
+
+
+@dataclass
+class Api:
+    """One gunicorn process serving the API, and the environment it was started with."""
+
+    base: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+             content_type: str = "application/json", headers: dict[str, str] | None = None,
+             ) -> tuple[int, dict[str, str], Any]:
+        import urllib.error
+        import urllib.request
+
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path.lstrip("/"), data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                status, hdrs, payload = response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as exc:
+            status, hdrs, payload = exc.code, dict(exc.headers), exc.read()
+        try:
+            return status, hdrs, json.loads(payload)
+        except ValueError:
+            return status, hdrs, payload.decode()
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """An operator command against the same database and keys."""
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", *args],
+                              cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=20)
+        self.process = None
+
+
+def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
+    env.update({
+        "DATABASE_URL": db_url, "CONSENT_SITE_DIR": str(site_dir), "CONSENT_SIGNING_KEYS": json.dumps(keys),
+        "CONSENT_OPERATOR_TOKEN": OPERATOR, "CONSENT_RATELIMIT": "100000/minute", "CONSENT_WORKERS": "2",
+        "CONSENT_THREADS": "8",
+    })
+    env.update(extra)
+    return env
+
+
+def start(env: dict[str, str], tmp: Path, port: int | None = None) -> Api:
+    port = port or free_port()
+    env = dict(env, CONSENT_BIND=f"127.0.0.1:{port}")
+    api = Api(f"http://127.0.0.1:{port}/", env)
+    init = api.flask("init-db")
+    assert init.returncode == 0, init.stderr
+    api.log = tmp / f"gunicorn-{port}.log"
+    with api.log.open("wb") as log:
+        api.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )
+    wait_until_up(api.base + "api/healthz", api.process, timeout=60)
+    return api
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def api(backend: str, site: Served, tmp_path: Path) -> Iterator[Api]:
+    running = start(api_env(database(backend, tmp_path), site.site_dir, [KEY1]), tmp_path)
+    yield running
+    running.stop()

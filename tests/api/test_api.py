@@ -1,0 +1,202 @@
+"""The consent API over HTTP, against gunicorn, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import KEY1, OPERATOR, Api, api_env, database, request_body, start
+from tests.harness import Served
+
+AUTH = {"Authorization": f"Bearer {OPERATOR}"}
+
+
+def create(api: Api, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    body = request_body(**changes)
+    status, _, answer = api.call("POST", "api/v1/receipts", body)
+    assert status == 201, answer
+    return body, answer
+
+
+def test_a_choice_is_stored_as_a_signed_kantara_receipt(api: Api, site: Served) -> None:
+    body, answer = create(api, choices={"necessary": True, "analytics": True, "advertising": False})
+    receipt = answer["receipt"]
+    assert receipt["version"] == "KI-CR-v1.1.0"
+    assert receipt["consentReceiptID"] == body["receipt_id"]
+    assert receipt["piiPrincipalId"] == body["subject_id"]
+    assert receipt["policyUrl"] == site.url("privacy/2026-11-22/")
+    assert isinstance(receipt["consentTimestamp"], int)
+    assert {"jurisdiction", "collectionMethod", "piiControllers", "services", "sensitive", "spiCat"} <= set(receipt)
+    assert [p["purpose"] for p in receipt["services"][0]["purposes"]] == ["necessary", "analytics"]
+    manifest = json.loads((site.site_dir / "policies.json").read_text())
+    sha = manifest["policies"]["privacy"]["versions"][1]["sha256"]
+    assert receipt["policy"] == {"id": "privacy", "version": "2026-11-22", "url": receipt["policyUrl"], "sha256": sha}
+    assert receipt["configRevision"] == "rev-1" and receipt["collectionMethod"] == "banner"
+    assert answer["token"] and answer["url"] == f"/api/v1/receipts/{body['receipt_id']}"
+
+
+def test_a_repeated_receipt_id_is_the_same_receipt_and_other_content_conflicts(api: Api) -> None:
+    body, first = create(api)
+    status, _, again = api.call("POST", "api/v1/receipts", body)
+    assert status == 200 and again == first
+    status, _, conflict = api.call("POST", "api/v1/receipts", dict(body, method="dialog"))
+    assert status == 409 and conflict["error"] == "conflict" and conflict["field"] == "receipt_id"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"extra": 1}, "extra", "unknown field(s): extra"),
+        ({"receipt_id": "not-a-uuid"}, "receipt_id", "'receipt_id' must be a lowercase UUID version 4"),
+        ({"policy": {"id": "terms", "version": "2026-11-22"}}, "policy.id", "unknown policy 'terms' (known: privacy)"),
+        ({"policy": {"id": "privacy", "version": "2030-01-01"}}, "policy.version",
+         "'2030-01-01' is not a version of 'privacy' in effect or archived"),
+        ({"choices": {"necessary": True, "analytics": False}}, "choices",
+         "'choices' must give exactly the categories necessary, analytics, advertising"),
+        ({"choices": {"necessary": False, "analytics": False, "advertising": False}}, "choices.necessary",
+         "'necessary' is required: it cannot be refused"),
+        ({"choices": {"necessary": True, "analytics": "yes", "advertising": False}}, "choices.analytics",
+         "'choices.analytics' must be true or false"),
+        ({"method": "cookiewall"}, "method", "'method' must be one of banner, dialog, gpc, withdrawal"),
+        ({"consented_at": "yesterday"}, "consented_at", "'consented_at' must be an ISO 8601 date and time"),
+        ({"page": "javascript:alert(1)"}, "page", "'page' must be an http(s) URL"),
+    ],
+)
+def test_an_invalid_receipt_gets_422_naming_the_field(api: Api, change: dict[str, Any], field: str,
+                                                      message: str) -> None:
+    status, _, answer = api.call("POST", "api/v1/receipts", request_body(**change))
+    assert status == 422
+    assert answer == {"error": "invalid_receipt", "message": message, "field": field}
+
+
+def test_malformed_requests_get_400_413_415_405_as_json(api: Api) -> None:
+    status, _, answer = api.call("POST", "api/v1/receipts", raw=b"{not json")
+    assert status == 400 and answer["error"] == "bad_request" and "not valid JSON" in answer["message"]
+    status, _, answer = api.call("POST", "api/v1/receipts", raw=b"[]")
+    assert status == 422 and answer["message"] == "the body must be a JSON object"
+    status, _, answer = api.call("POST", "api/v1/receipts", raw=b'{"a": "' + b"x" * 20_000 + b'"}')
+    assert status == 413 and answer["error"] == "request_entity_too_large"
+    status, _, answer = api.call("POST", "api/v1/receipts", raw=b"{}", content_type="text/plain")
+    assert status == 415 and answer["error"] == "unsupported_media_type"
+    status, headers, answer = api.call("DELETE", "api/v1/receipts")
+    assert status == 405 and answer["error"] == "method_not_allowed" and "POST" in headers["Allow"]
+    status, _, answer = api.call("GET", "api/v1/nothing-here")
+    assert status == 404 and answer["error"] == "not_found"
+
+
+def test_a_receipt_is_read_with_its_token_or_by_the_operator(api: Api) -> None:
+    body, answer = create(api)
+    rid, token = body["receipt_id"], answer["token"]
+    path = f"api/v1/receipts/{rid}"
+    status, _, read = api.call("GET", path, headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and read == answer
+    assert api.call("GET", f"{path}?token={token}")[0] == 200
+    assert api.call("GET", path, headers=AUTH)[0] == 200
+    status, _, denied = api.call("GET", path)
+    assert status == 401 and denied["error"] == "unauthorized"
+    _, other = create(api)
+    status, _, denied = api.call("GET", path, headers={"Authorization": f"Bearer {other['token']}"})
+    assert status == 403 and denied["message"] == "this token is for another receipt"
+    missing = "00000000-0000-4000-8000-000000000000"
+    status, _, _ = api.call("GET", f"api/v1/receipts/{missing}", headers=AUTH)
+    assert status == 404
+
+
+def test_a_receipt_reads_as_a_page_and_downloads_as_json(api: Api) -> None:
+    body, answer = create(api)
+    status, headers, page = api.call("GET", f"api/v1/receipts/{body['receipt_id']}?token={answer['token']}",
+                                     headers={"Accept": "text/html"})
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert body["receipt_id"] in page and "2026-11-22" in page and "Download this receipt (JSON)" in page
+    status, headers, download = api.call(
+        "GET", f"api/v1/receipts/{body['receipt_id']}?token={answer['token']}&format=json&download=1")
+    assert status == 200 and "attachment" in headers["Content-Disposition"] and download == answer
+
+
+def test_verify_confirms_a_genuine_token_and_rejects_one_altered_by_one_character(api: Api) -> None:
+    body, answer = create(api)
+    status, _, verdict = api.call("POST", "api/v1/receipts/verify", {"token": answer["token"]})
+    assert status == 200
+    assert verdict == {"genuine": True, "stored": True, "unaltered": True, "kid": "k1",
+                       "receipt_id": body["receipt_id"], "subject_id": body["subject_id"]}
+    token = answer["token"]
+    altered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    status, _, verdict = api.call("POST", "api/v1/receipts/verify", {"token": altered})
+    assert status == 200 and verdict["genuine"] is False
+
+
+def test_a_subject_sees_its_history_in_order(api: Api) -> None:
+    first, answer = create(api)
+    second, _ = create(api, subject_id=first["subject_id"], method="dialog",
+                       choices={"necessary": True, "analytics": True, "advertising": False})
+    create(api)  # someone else
+    path = f"api/v1/subjects/{first['subject_id']}/receipts"
+    status, _, history = api.call("GET", path, headers={"Authorization": f"Bearer {answer['token']}"})
+    assert status == 200
+    assert [r["receipt"]["consentReceiptID"] for r in history["receipts"]] == [first["receipt_id"],
+                                                                               second["receipt_id"]]
+    assert api.call("GET", path, headers=AUTH)[0] == 200
+    assert api.call("GET", f"api/v1/subjects/{second['receipt_id']}/receipts",
+                    headers={"Authorization": f"Bearer {answer['token']}"})[0] == 403
+
+
+def test_the_gpc_header_is_recorded(api: Api) -> None:
+    body = request_body()
+    status, _, answer = api.call("POST", "api/v1/receipts", body, headers={"Sec-GPC": "1"})
+    assert status == 201
+    assert answer["receipt"]["gpc"] is True and answer["receipt"]["secGpcHeader"] is True
+
+
+def test_cors_allows_the_site_origin_only(api: Api, site: Served) -> None:
+    origin = site.base_url.rstrip("/")
+    _, headers, _ = api.call("OPTIONS", "api/v1/receipts", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert headers.get("Access-Control-Allow-Origin") == origin
+    _, headers, _ = api.call("OPTIONS", "api/v1/receipts", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_health_and_openapi_are_served(api: Api) -> None:
+    assert api.call("GET", "api/healthz") == (200, api.call("GET", "api/healthz")[1], {"status": "ok"})
+    status, _, document = api.call("GET", "api/v1/openapi.json")
+    assert status == 200 and document["openapi"] == "3.1.0"
+
+
+def test_no_ip_address_is_stored(tmp_path: Path, site: Served) -> None:
+    db = database("sqlite", tmp_path)
+    api = start(api_env(db, site.site_dir, [KEY1]), tmp_path)
+    try:
+        for _ in range(3):
+            create(api, page="https://legal.example/privacy/")
+    finally:
+        api.stop()
+    dump = "\n".join(sqlite3.connect(db.removeprefix("sqlite:///")).iterdump())
+    assert site.base_url in dump  # the policy's permanent URL is the only place the host appears
+    assert "127.0.0.1" not in dump.replace(site.base_url, "")
+
+
+def test_the_rate_limit_answers_429(tmp_path: Path, site: Served) -> None:
+    api = start(api_env(database("sqlite", tmp_path), site.site_dir, [KEY1], CONSENT_RATELIMIT="3/minute",
+                        CONSENT_WORKERS="1"), tmp_path)
+    try:
+        statuses = [api.call("POST", "api/v1/receipts", request_body())[0] for _ in range(4)]
+        status, headers, answer = api.call("POST", "api/v1/receipts", request_body())
+    finally:
+        api.stop()
+    assert statuses == [201, 201, 201, 429]
+    assert status == 429 and answer["error"] == "too_many_requests" and "Retry-After" in headers
+
+
+def test_outside_development_the_api_refuses_to_start_without_a_key(tmp_path: Path, site: Served) -> None:
+    env = api_env(database("sqlite", tmp_path), site.site_dir, [KEY1])
+    del env["CONSENT_SIGNING_KEYS"]
+    api = Api("http://127.0.0.1:1/", env)
+    result = api.flask("init-db")
+    assert result.returncode != 0
+    assert "no signing key: set CONSENT_SIGNING_KEYS or CONSENT_KEY_FILE" in result.stderr

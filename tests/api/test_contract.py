@@ -1,0 +1,96 @@
+"""The API's contract: its OpenAPI document matches its routes, and no input makes it fail."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consent_api import create_app
+from consent_api.openapi import document
+from tests.api.conftest import KEY1, OPERATOR, request_body
+from tests.harness import Served
+
+
+@pytest.fixture(scope="module")
+def app(site: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    tmp = tmp_path_factory.mktemp("fuzz")
+    yield create_app({
+        "ENV": "development", "DATABASE_URL": f"sqlite:///{tmp / 'fuzz.sqlite3'}", "SITE_DIR": str(site.site_dir),
+        "SIGNING_KEYS": json.dumps([KEY1]), "OPERATOR_TOKEN": OPERATOR, "RATELIMIT": "1000000/minute",
+    })
+
+
+def test_the_openapi_document_lists_exactly_the_routes(app: Flask) -> None:
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api"):
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            routes[path] = sorted(m.lower() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"})
+    documented = {path: sorted(ops) for path, ops in document()["paths"].items()}
+    assert routes == documented
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+FIELDS = list(request_body())
+
+
+@st.composite
+def mutated_requests(draw: st.DrawFn) -> Any:
+    """Valid requests with fields removed, replaced by any JSON, or added; or any JSON at all."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(JSON)
+    body: dict[str, Any] = request_body()
+    for field in draw(st.lists(st.sampled_from(FIELDS), max_size=3, unique=True)):
+        action = draw(st.sampled_from(["drop", "replace"]))
+        if action == "drop":
+            body.pop(field, None)
+        else:
+            body[field] = draw(JSON)
+    if draw(st.booleans()):
+        body[draw(st.text(max_size=12))] = draw(JSON)
+    return body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=mutated_requests())
+def test_no_receipt_request_makes_the_api_fail(app: Flask, body: Any) -> None:
+    response = app.test_client().post("/api/v1/receipts", data=json.dumps(body), content_type="application/json")
+    assert response.status_code in {200, 201, 400, 409, 413, 415, 422}, response.data
+    if response.status_code >= 400:
+        assert response.is_json and "error" in (response.json or {})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.text(alphabet="abcdef0123456789-/.%?=&", max_size=60), method=st.sampled_from(
+    ["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    token=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80))
+def test_no_path_method_or_token_makes_the_api_fail(app: Flask, path: str, method: str, token: str) -> None:
+    client = app.test_client()
+    response = client.open(f"/api/v1/{path}", method=method, headers={"Authorization": f"Bearer {token}"},
+                           data=b"{}", content_type="application/json")
+    assert response.status_code < 500, (path, method, response.data)
+    verify = client.post("/api/v1/receipts/verify", json={"token": token})
+    assert verify.status_code < 500
+
+
+def test_the_product_server_answers_the_api_under_api(site: Served, tmp_path: Path) -> None:
+    from tests.harness import fetch, free_port, serve
+
+    env_site = site.site_dir
+    port = free_port()
+    with serve(env_site, port) as served:
+        status, headers, body = fetch(served.url("api/healthz"))
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert headers["Content-Type"] == "application/json"
