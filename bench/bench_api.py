@@ -35,13 +35,14 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def wrk(url: str, seconds: int, connections: int, version: str) -> dict[str, float]:
     env = dict(os.environ, BENCH_VERSION=version, BENCH_NOW=dt.datetime.now(dt.UTC).isoformat())
-    out = subprocess.run(
+    done = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench/receipts.lua"), url],
         env=env, capture_output=True, text=True, check=True,
-    ).stdout
+    )
+    out = done.stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
-        raise SystemExit(f"{non2xx.group(1)} requests failed; wrk said:\n{out}")
+        raise SystemExit(f"{non2xx.group(1)} requests failed:\n{done.stderr[:2000]}\n{out}")
     latency = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
             "p50": latency["50"], "p99": latency["99"]}
@@ -63,10 +64,14 @@ def measure(name: str, app: str | None, env: dict[str, str], tmp: Path, args: ar
     if app is None:
         subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"], cwd=ROOT, env=env,
                        check=True, capture_output=True)
-    process, base = gunicorn(app, env, tmp / f"{name}.log")
+    log = tmp / f"{name}.log"
+    process, base = gunicorn(app, env, log)
     try:
         wrk(base, 2, args.connections, version)  # warm up
         return wrk(base, args.seconds, args.connections, version)
+    except SystemExit:
+        print(f"--- {name}: server log ---\n{log.read_text()[-6000:]}", file=sys.stderr)
+        raise
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -84,10 +89,11 @@ def main() -> None:
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
         base_env.update(CONSENT_SITE_DIR=str(site), CONSENT_SIGNING_KEYS=json.dumps([KEY1]),
                         CONSENT_RATELIMIT="100000000/minute")
-        results = {"ceiling (constant JSON)": measure("ceiling", "bench.ceiling_app:create_app()", base_env, tmp,
-                                                      args, version)}
-        sqlite_env = dict(base_env, DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}")
-        results["receipts, SQLite durable"] = measure("sqlite", None, sqlite_env, tmp, args, version)
+        sqlite_env = dict(base_env, DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", CONSENT_WORKERS="1")
+        ceiling_1 = measure("ceiling-1", "bench.ceiling_app:create_app()", dict(base_env, CONSENT_WORKERS="1"),
+                            tmp, args, version)
+        rows = [("ceiling, 1 worker", ceiling_1, ceiling_1),
+                ("SQLite durable, 1 worker", measure("sqlite", None, sqlite_env, tmp, args, version), ceiling_1)]
         if postgres_available():
             from sqlalchemy import create_engine
 
@@ -96,15 +102,18 @@ def main() -> None:
             engine = create_engine("postgresql+psycopg://" + PG_URL.split("://", 1)[1])
             metadata.drop_all(engine)
             engine.dispose()
-            results["receipts, PostgreSQL"] = measure("postgres", None, dict(base_env, DATABASE_URL=PG_URL), tmp,
-                                                      args, version)
-    ceiling = results["ceiling (constant JSON)"]["rps"]
-    workers = os.environ.get("CONSENT_WORKERS", str(os.cpu_count()))
-    print(f"gunicorn -c deploy/gunicorn.conf.py (gthread, {workers} workers x 16 threads); "
+            cores = str(os.cpu_count())
+            ceiling_n = measure("ceiling-n", "bench.ceiling_app:create_app()",
+                                dict(base_env, CONSENT_WORKERS=cores), tmp, args, version)
+            pg = measure("postgres", None, dict(base_env, DATABASE_URL=PG_URL, CONSENT_WORKERS=cores), tmp, args,
+                         version)
+            rows += [(f"ceiling, {cores} workers", ceiling_n, ceiling_n),
+                     (f"PostgreSQL, {cores} workers", pg, ceiling_n)]
+    print("gunicorn -c deploy/gunicorn.conf.py (gthread, 16 threads per worker); "
           f"wrk -t2 -c{args.connections} -d{args.seconds}s on loopback, unique valid receipt requests")
     print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'of ceiling':>12}")
-    for name, r in results.items():
-        print(f"{name:28}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps'] / ceiling:>12.0%}")
+    for name, r, ceiling in rows:
+        print(f"{name:28}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps'] / ceiling['rps']:>12.0%}")
 
 
 if __name__ == "__main__":

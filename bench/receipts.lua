@@ -19,3 +19,7 @@ request = function()
     '"language":"en","page":"https://legal.example/privacy/","consented_at":"' .. os.getenv("BENCH_NOW") .. '"}'
   return wrk.format(nil, "/api/v1/receipts", nil, body)
 end
+
+response = function(status, headers, body)
+  if status ~= 201 then io.stderr:write("status " .. status .. ": " .. body .. "\n") end
+end

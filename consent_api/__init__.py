@@ -69,6 +69,7 @@ def _cors(app: Flask, site: SiteData) -> None:
 
 
 def _rate_limit(app: Flask) -> None:
-    from .extensions import limiter
+    from .extensions import RateLimit
 
-    limiter.init_app(app)
+    app.extensions["consent_rate_limit"] = RateLimit(str(app.config["RATELIMIT"]),
+                                                     str(app.config["RATELIMIT_STORAGE_URI"]))

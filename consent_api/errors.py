@@ -44,6 +44,10 @@ class Forbidden(ApiError):
     status, code = 403, "forbidden"
 
 
+class RateLimited(ApiError):
+    status, code = 429, "too_many_requests"
+
+
 class ConfigError(Exception):
     """The API is misconfigured (no signing key, unreadable site data); it must not start."""
 
@@ -57,7 +61,10 @@ def _json(status: int, body: dict[str, Any]) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return _json(exc.status, exc.body())
+        response = _json(exc.status, exc.body())
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .errors import ApiError, Conflict, Forbidden, NotFound
-from .extensions import limiter, receipt_limit
+from .errors import ApiError, Conflict, Forbidden, NotFound, RateLimited
 from .openapi import document
 from .receipt import build_receipt, request_digest
 from .services import Services
@@ -51,8 +50,10 @@ def _out(stored: Stored) -> dict[str, Any]:
 
 
 @bp.post("/v1/receipts")
-@limiter.limit(receipt_limit, methods=["POST"])
 def create() -> tuple[Response, int]:
+    wait = current_app.extensions["consent_rate_limit"].retry_after(request.remote_addr or "-")
+    if wait is not None:
+        raise RateLimited("too many receipts from this client; try again later", retry_after=wait)
     svc = services()
     svc.site.refresh()
     now = dt.datetime.now(dt.UTC)
@@ -61,12 +62,13 @@ def create() -> tuple[Response, int]:
         data, now=int(now.timestamp()), sec_gpc=request.headers.get("Sec-GPC") == "1",
         settings=current_app.config, categories=svc.site.categories,
     )
+    body_json = canonical(body)
     token = svc.signer.sign({"rid": data["receipt_id"], "sid": data["subject_id"],
-                             "sha": hashlib.sha256(canonical(body).encode()).hexdigest()})
+                             "sha": hashlib.sha256(body_json.encode()).hexdigest()})
     try:
         stored, new = svc.log.append(NewReceipt(
             data["receipt_id"], data["subject_id"], int(now.timestamp()), request_digest(data), body,
-            token, svc.signer.newest.kid,
+            body_json, token, svc.signer.newest.kid,
         ))
     except Duplicate:
         raise Conflict("this receipt_id is already stored with different content",

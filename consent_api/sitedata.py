@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,17 @@ class SiteData:
         self.site_dir = site_dir
         self._lock = threading.Lock()
         self._stamp: tuple[float, float] | None = None
+        self._checked = 0.0
         self.policies: dict[str, Any] = {}
         self.consent: dict[str, Any] = {}
         self.refresh()
 
     def refresh(self) -> None:
+        """Re-read the files if a rebuild changed them (looked at most once a second)."""
+        now = time.monotonic()
+        if self._stamp is not None and now - self._checked < 1.0:
+            return
+        self._checked = now
         paths = (self.site_dir / "policies.json", self.site_dir / "consent.json")
         try:
             stamp = (paths[0].stat().st_mtime, paths[1].stat().st_mtime)

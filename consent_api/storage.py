@@ -33,7 +33,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
     select,
     text,
 )
@@ -108,6 +107,7 @@ class NewReceipt:
     created_at: int
     request_sha256: str
     body: dict[str, Any]
+    body_json: str  # canonical(body), computed once by the caller
     token: str
     kid: str
 
@@ -207,24 +207,27 @@ class ReceiptLog:
             }
             head = self._head(conn)
             results: list[Any] = []
+            rows: list[dict[str, Any]] = []
             for receipt, _ in batch:
                 found = existing.get(receipt.receipt_id)
                 if found is not None:
                     same = found.request_sha256 == receipt.request_sha256
                     results.append((found, False) if same else Duplicate(found))
                     continue
-                body = canonical(receipt.body)
-                digest = chain_hash(head, body)
-                seq = conn.execute(insert(receipts).values(
-                    receipt_id=receipt.receipt_id, subject_id=receipt.subject_id,
-                    created_at=receipt.created_at, request_sha256=receipt.request_sha256, body=body,
-                    token=receipt.token, kid=receipt.kid, prev_hash=head, hash=digest,
-                ).returning(receipts.c.seq)).scalar_one()
+                digest = chain_hash(head, receipt.body_json)
+                rows.append({
+                    "receipt_id": receipt.receipt_id, "subject_id": receipt.subject_id,
+                    "created_at": receipt.created_at, "request_sha256": receipt.request_sha256,
+                    "body": receipt.body_json, "token": receipt.token, "kid": receipt.kid,
+                    "prev_hash": head, "hash": digest,
+                })
                 stored = Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at,
-                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, seq, digest)
+                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, 0, digest)
                 existing[receipt.receipt_id] = stored
                 results.append((stored, True))
                 head = digest
+            if rows:
+                conn.execute(receipts.insert(), rows)  # one statement for the whole batch
             return results
 
     def _head(self, conn: Connection) -> str:

@@ -120,7 +120,7 @@ def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: st
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
     env.update({
         "DATABASE_URL": db_url, "CONSENT_SITE_DIR": str(site_dir), "CONSENT_SIGNING_KEYS": json.dumps(keys),
-        "CONSENT_OPERATOR_TOKEN": OPERATOR, "CONSENT_RATELIMIT": "100000/minute", "CONSENT_WORKERS": "2",
+        "CONSENT_OPERATOR_TOKEN": OPERATOR, "CONSENT_RATELIMIT": "100000/minute",
         "CONSENT_THREADS": "8",
     })
     env.update(extra)

@@ -1,0 +1,45 @@
+"""The per-client rate limit under concurrent requests in one process."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from consent_api.extensions import RateLimit
+
+
+def test_concurrent_hits_on_the_in_memory_limit_never_fail() -> None:
+    # limits' memory storage restarts its expiry timer as windows expire; unguarded, two
+    # threads could start the same timer and one request failed with a 500.
+    limit = RateLimit("100000/second", "memory://")
+    errors: list[BaseException] = []
+
+    def hammer(client: str) -> None:
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            try:
+                limit.retry_after(client)
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=hammer, args=(f"client-{i % 4}",)) for i in range(32)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race needs a switch mid-call
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+
+
+def test_a_client_over_its_limit_is_told_when_to_retry() -> None:
+    limit = RateLimit("2/minute", "memory://")
+    assert [limit.retry_after("a"), limit.retry_after("a")] == [None, None]
+    wait = limit.retry_after("a")
+    assert wait is not None and 1 <= wait <= 61
+    assert limit.retry_after("b") is None  # counted per client
