@@ -69,7 +69,7 @@ def _cors(app: Flask, site: SiteData) -> None:
 
 
 def _rate_limit(app: Flask) -> None:
-    from .extensions import RateLimit
+    from .ratelimit import RateLimit
 
     app.extensions["consent_rate_limit"] = RateLimit(str(app.config["RATELIMIT"]),
                                                      str(app.config["RATELIMIT_STORAGE_URI"]))

@@ -28,6 +28,14 @@ class ApiError(Exception):
         return out
 
 
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
 class InvalidReceipt(ApiError):
     status, code = 422, "invalid_receipt"
 

@@ -8,6 +8,10 @@ UUID = {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
+def _param(name: str, where: str = "query", schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": schema or {"type": "string"}}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
             for c in codes}
@@ -57,10 +61,8 @@ def document() -> dict[str, Any]:
                 "summary": "A receipt, for the holder of its token or the operator",
                 "security": bearer,
                 "parameters": [
-                    {"name": "receipt_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "token", "in": "query", "schema": {"type": "string"}},
-                    {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
-                    {"name": "download", "in": "query", "schema": {"type": "string"}},
+                    _param("receipt_id", "path"), _param("token"),
+                    _param("format", schema={"enum": ["json", "html"]}), _param("download"),
                 ],
                 "responses": {
                     "200": {"description": "the receipt", "content": {
@@ -81,8 +83,7 @@ def document() -> dict[str, Any]:
                 "summary": "Every receipt of one subject, oldest first",
                 "security": bearer,
                 "parameters": [
-                    {"name": "subject_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "token", "in": "query", "schema": {"type": "string"}},
+                    _param("subject_id", "path"), _param("token"),
                 ],
                 "responses": {"200": {"description": "the history", "content": {"application/json": {
                     "schema": {"type": "object", "required": ["subject_id", "receipts"]}}}},

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .errors import ApiError, Conflict, Forbidden, NotFound, RateLimited
+from .errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, Unauthorized, UnsupportedMediaType
 from .openapi import document
 from .receipt import build_receipt, request_digest
 from .services import Services
@@ -19,14 +19,6 @@ from .storage import Duplicate, NewReceipt, Stored, canonical
 from .validation import UUID4, validate
 
 bp = Blueprint("receipts", __name__, url_prefix="/api")
-
-
-class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
-
-
-class UnsupportedMediaType(ApiError):
-    status, code = 415, "unsupported_media_type"
 
 
 def services() -> Services:

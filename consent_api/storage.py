@@ -121,13 +121,12 @@ class Stored:
     body: dict[str, Any]
     token: str
     kid: str
-    seq: int
     hash: str
 
     @classmethod
     def from_row(cls, row: Any) -> Stored:
         return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256,
-                   json.loads(row.body), row.token, row.kid, row.seq, row.hash)
+                   json.loads(row.body), row.token, row.kid, row.hash)
 
 
 class Duplicate(Exception):
@@ -222,7 +221,7 @@ class ReceiptLog:
                     "prev_hash": head, "hash": digest,
                 })
                 stored = Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at,
-                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, 0, digest)
+                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, digest)
                 existing[receipt.receipt_id] = stored
                 results.append((stored, True))
                 head = digest

@@ -124,20 +124,6 @@ class Policy:
         """Visible versions that take effect after ``as_of``, soonest first."""
         return tuple(v for v in self.visible(as_of, preview) if v.effective > as_of)
 
-    def predecessor(self, version: Version, as_of: dt.date, preview: bool = False) -> Version | None:
-        earlier = [v for v in self.visible(as_of, preview) if v.effective < version.effective]
-        return earlier[-1] if earlier else None
-
-    def successor(self, version: Version, as_of: dt.date, preview: bool = False) -> Version | None:
-        later = [v for v in self.visible(as_of, preview) if v.effective > version.effective]
-        return later[0] if later else None
-
-    def status(self, version: Version, as_of: dt.date, preview: bool = False) -> str:
-        """``current``, ``archived`` or ``upcoming`` on ``as_of``."""
-        if version.effective > as_of:
-            return "upcoming"
-        return "current" if version == self.current(as_of, preview) else "archived"
-
     @property
     def title(self) -> str:
         return self.versions[-1].title if self.versions else self.slug.title()

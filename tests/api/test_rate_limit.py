@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from consent_api.extensions import RateLimit
+from consent_api.ratelimit import RateLimit
 
 
 def test_concurrent_hits_on_the_in_memory_limit_never_fail() -> None:

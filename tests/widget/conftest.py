@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -47,8 +47,6 @@ class Visit:
         record = self.choice()
         assert record is not None
         record.update(changes)
-        from urllib.parse import quote
-
         self.page.context.add_cookies([{
             "name": "imr_consent", "value": quote(json.dumps(record, separators=(",", ":"))),
             "url": self.site.base_url,
