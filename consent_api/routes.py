@@ -20,6 +20,22 @@ from .validation import UUID4, validate
 
 bp = Blueprint("receipts", __name__, url_prefix="/api")
 
+#: Answers carry receipt tokens and pseudonymous ids: not cached, not leaked in a Referer,
+#: and the receipt page runs nothing and loads nothing.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+}
+
+
+@bp.after_app_request
+def security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
 
 def services() -> Services:
     found: Services = current_app.extensions["consent"]
@@ -105,7 +121,7 @@ def read(receipt_id: str) -> Response:
         and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     )
     if wants_html:
-        return Response(_html(stored), mimetype="text/html")
+        return Response(_html(stored, services().log.for_subject(stored.subject_id)), mimetype="text/html")
     response = jsonify(_out(stored))
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
@@ -151,11 +167,27 @@ def health() -> Response:
     return jsonify({"status": "ok"})
 
 
-def _html(stored: Stored) -> str:
+def _when(timestamp: int) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _html(stored: Stored, history: list[Stored]) -> str:
+    """The human-readable copy of a receipt, with every choice of the same subject, oldest first."""
     body = stored.body
-    when = dt.datetime.fromtimestamp(body["consentTimestamp"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    rows = "".join(f"<tr><th scope=\"row\">{escape(k)}</th><td>{'Yes' if v else 'No'}</td></tr>"
+    when = _when(body["consentTimestamp"])
+    rows = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{"Yes" if v else "No"}</td></tr>'
                    for k, v in body["choices"].items())
+    categories = list(body["choices"])
+    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in categories)
+    current = ' aria-current="true"'
+    past = "".join(
+        f"<tr{current if s.receipt_id == stored.receipt_id else ''}>"
+        f"<td><time>{_when(s.body['consentTimestamp'])}</time></td>"
+        f"<td>{escape(s.body['collectionMethod'])}</td><td>{escape(s.body['policy']['version'])}</td>"
+        + "".join(f"<td>{'Yes' if s.body['choices'].get(c) else 'No'}</td>" for c in categories)
+        + f"<td><code>{escape(s.receipt_id)}</code></td></tr>"
+        for s in history
+    )
     token = escape(stored.token, quote=True)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Your consent receipt</title></head>
@@ -167,4 +199,8 @@ version {escape(body['policy']['version'])}</a></p>
 <table><caption>Your choices</caption><tbody>{rows}</tbody></table>
 <p>Global Privacy Control: {'on' if body['gpc'] else 'off'}</p>
 <p><a href="?token={token}&amp;format=json&amp;download=1" download>Download this receipt (JSON)</a></p>
+<h2>Your choices over time</h2>
+<table id="history"><caption>Every receipt stored for your subject ID, oldest first</caption>
+<thead><tr><th scope="col">Recorded</th><th scope="col">How</th><th scope="col">Policy version</th>{head}
+<th scope="col">Consent ID</th></tr></thead><tbody>{past}</tbody></table>
 </main></body></html>"""

@@ -7,6 +7,7 @@ accepts can never disagree.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -26,6 +27,8 @@ REQUIRED_TEXTS = (
     "no_cookies",
 )
 FALLBACK_LANGUAGE = "en"
+#: A third-party origin a category may contact once granted: scheme, host, optional port.
+ORIGIN_RE = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$")
 
 
 class InventoryError(Exception):
@@ -54,6 +57,7 @@ class Category:
     consent_mode: tuple[str, ...]
     gtag_set: dict[str, Any]
     cookies: tuple[Cookie, ...]
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ class Inventory:
     expiry_days: int
     categories: tuple[Category, ...]
     texts: dict[str, dict[str, str]]
+    gpc_last_update: dt.date | None = None
+
+    @property
+    def third_party_origins(self) -> list[str]:
+        """Every origin a granted category may contact, for the site's Content-Security-Policy."""
+        return sorted({o for c in self.categories for o in c.origins})
 
     @property
     def optional(self) -> tuple[Category, ...]:
@@ -86,7 +96,8 @@ class Inventory:
             "categories": [
                 {"id": c.id, "required": c.required, "sale_or_sharing": c.sale_or_sharing,
                  "consent_mode": list(c.consent_mode), "description": c.description,
-                 "cookies": [[k.name, k.provider, k.duration, k.purpose] for k in c.cookies]}
+                 "cookies": [[k.name, k.provider, k.duration, k.purpose] for k in c.cookies],
+                 "origins": list(c.origins)}
                 for c in self.categories
             ],
         }
@@ -156,7 +167,7 @@ def load_inventory(path: Path) -> Inventory:
         if not isinstance(raw, dict):
             raise fail(f"categories[{i}] must be a mapping", *where)
         unknown = set(raw) - {"id", "name", "description", "required", "sale_or_sharing",
-                              "consent_mode", "gtag_set", "cookies"}
+                              "consent_mode", "gtag_set", "cookies", "origins"}
         if unknown:
             raise fail(f"categories[{i}] has unknown field(s): {', '.join(sorted(unknown))}", *where)
         cid = raw.get("id")
@@ -180,6 +191,13 @@ def load_inventory(path: Path) -> Inventory:
         gtag_set = raw.get("gtag_set", {})
         if not isinstance(gtag_set, dict):
             raise fail(f"'{cid}': 'gtag_set' must be a mapping of gtag settings", *where, "gtag_set")
+        origins = raw.get("origins", [])
+        if not isinstance(origins, list) or not all(isinstance(o, str) and ORIGIN_RE.match(o) for o in origins):
+            raise fail(f"'{cid}': 'origins' must list third-party origins like 'https://www.example.com' "
+                       "or 'https://*.example.com'", *where, "origins")
+        if raw.get("required") and origins:
+            raise fail(f"'{cid}': a required category cannot contact third parties; "
+                       "move them to a category the visitor can refuse", *where, "origins")
         cookies = []
         raw_cookies = raw.get("cookies", [])
         if not isinstance(raw_cookies, list):
@@ -196,6 +214,7 @@ def load_inventory(path: Path) -> Inventory:
             id=cid, name=dict(raw["name"]), description=dict(raw["description"]),
             required=bool(raw.get("required", False)), sale_or_sharing=bool(raw.get("sale_or_sharing", False)),
             consent_mode=tuple(signals), gtag_set=dict(gtag_set), cookies=tuple(cookies),
+            origins=tuple(origins),
         ))
     if not any(c.required for c in categories):
         raise fail("one category must be 'required: true' (the strictly necessary cookies)", "categories")
@@ -209,5 +228,9 @@ def load_inventory(path: Path) -> Inventory:
             missing = [k for k in REQUIRED_TEXTS if not isinstance(entries.get(k), str)]
             if missing:
                 raise fail(f"texts.en is missing: {', '.join(missing)}", "texts", language)
+    gpc_last_update = data.get("gpc_last_update")
+    if gpc_last_update is not None and (not isinstance(gpc_last_update, dt.date)
+                                        or isinstance(gpc_last_update, dt.datetime)):
+        raise fail("'gpc_last_update' must be a date, YYYY-MM-DD", "gpc_last_update")
     return Inventory(path, data["title"].strip(), data["policy"].strip(), expiry,
-                     tuple(categories), {str(k): dict(v) for k, v in texts.items()})
+                     tuple(categories), {str(k): dict(v) for k, v in texts.items()}, gpc_last_update)

@@ -17,8 +17,9 @@ from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 
+from . import csp
 from .build import Asset, build_assets
 from .inventory import Inventory, InventoryError, load_inventory
 from .pages import cookie_page
@@ -37,6 +38,7 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
     inventory: Inventory
     assets: tuple[Asset, Asset]
     manifest: dict[str, Any]
+    api_url: str
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         path = Path(config.docs_dir) / self.config.inventory
@@ -52,7 +54,7 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
                 "(list the legal-pages plugin before consent)"
             )
         language = config.theme.get("language") or "en"
-        api = os.environ.get("LEGAL_CONSENT_API_URL") or self.config.api_url
+        api = self.api_url = os.environ.get("LEGAL_CONSENT_API_URL") or self.config.api_url
         revision = self.inventory.revision(policy.get("anchor"))
         self.assets = build_assets()
         runtime = {
@@ -112,7 +114,20 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
             "consent.json": json.dumps(self.manifest, indent=2) + "\n",
             f"{ASSET_DIR}/{self.assets[0].hashed_name}": self.assets[0].text,
             f"{ASSET_DIR}/{self.assets[1].hashed_name}": self.assets[1].text,
+            ".well-known/gpc.json": json.dumps(self.gpc_statement()) + "\n",
         }
         for path, content in generated.items():
-            files.append(File.generated(config, path, content=content))
+            # INCLUDED: MkDocs leaves out dot folders such as .well-known unless told otherwise.
+            files.append(File.generated(config, path, content=content, inclusion=InclusionLevel.INCLUDED))
         return files
+
+    def gpc_statement(self) -> dict[str, Any]:
+        """``/.well-known/gpc.json`` (W3C GPC): this site honours Global Privacy Control."""
+        statement: dict[str, Any] = {"gpc": True}
+        if self.inventory.gpc_last_update is not None:
+            statement["lastUpdate"] = self.inventory.gpc_last_update.isoformat()
+        return statement
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        csp.apply(Path(config.site_dir), third_party=self.inventory.third_party_origins,
+                  api_url=self.api_url, site_url=config.site_url or "")

@@ -3,13 +3,15 @@
 #   chromium    - the browser the Playwright tests drive (Playwright's own download does
 #                 not work everywhere; Debian's package does);
 #   postgresql  - the consent API's tests run on PostgreSQL as well as SQLite: a running
-#                 cluster with a role 'consent' (password 'consent') and a database 'consent_test'.
+#                 cluster with a role 'consent' (password 'consent') and a database 'consent_test';
+#   nginx       - the production test serves the site through deploy/nginx (started by the
+#                 test itself on loopback; the package's own service is left as Debian sets it).
 set -euo pipefail
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then
   if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "install-system-deps: not root and no sudo: install chromium and postgresql yourself" >&2
+    echo "install-system-deps: not root and no sudo: install chromium, postgresql and nginx yourself" >&2
     exit 0
   fi
 fi
@@ -17,6 +19,7 @@ fi
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -32,9 +32,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cli(*args: str, check: bool = True, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, check: bool = True, cwd: Path = ROOT,
+        env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``imarouter-legal`` in its own process, as a user would."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env_extra or {})}
     env.pop("LEGAL_BUILD_DATE", None)
     env.pop("LEGAL_PREVIEW", None)
     result = subprocess.run(
@@ -55,13 +56,14 @@ def build(
     date: str = BUILD_DATE,
     docs_dir: Path | None = None,
     preview: bool = False,
+    api_url: str | None = None,
 ) -> Path:
     args = ["build", "--site-dir", str(site_dir), "--date", date, "--site-url", site_url]
     if docs_dir is not None:
         args += ["--docs-dir", str(docs_dir)]
     if preview:
         args.append("--preview")
-    cli(*args)
+    cli(*args, env_extra={"LEGAL_CONSENT_API_URL": api_url} if api_url else None)
     return site_dir
 
 

@@ -3,38 +3,44 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.harness import ROOT, Served, fetch, free_port, wait_until_up
+import pytest
+
+from tests.harness import ROOT, Served, fetch, wait_until_up
 
 
-def test_serve_builds_the_site_and_serves_it_with_the_api(tmp_path: Path) -> None:
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
-    env.update(CONSENT_KEY_FILE=str(tmp_path / "keys.json"), DATABASE_URL=f"sqlite:///{tmp_path}/c.sqlite3")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "legal_pages.cli", "serve", "--port", str(port),
-         "--site-dir", str(tmp_path / "site"), "--date", "2026-11-22"],
-        cwd=ROOT, env=env, stdout=log, stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(base, process, timeout=120)
-        status, headers, body = fetch(base + "privacy/")
-        assert status == 200
-        assert headers["Content-Type"].startswith("text/html")
-        assert b"Effective <time datetime=\"2026-11-22\">November 22, 2026</time>" in body
-        status, headers, _ = fetch(base + "policies.json")
-        assert (status, headers["Content-Type"]) == (200, "application/json")
-        status, _, body = fetch(base + "api/healthz")  # the consent API, on the same port
-        assert (status, body) == (200, b'{"status":"ok"}\n')
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+def test_the_readme_run_command_serves_the_site_and_the_api_on_port_8000(tmp_path: Path) -> None:
+    """``make run``, exactly as the README says, from the repository."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 8000)) == 0:
+            pytest.fail("port 8000 is already in use: stop what listens there to run this test")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CONSENT_", "LEGAL_")) and k != "DATABASE_URL"}
+    log_path = tmp_path / "make-run.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=log,
+                                   start_new_session=True)
+        base = "http://127.0.0.1:8000/"
+        try:
+            wait_until_up(base, process, timeout=300)
+            status, headers, body = fetch(base + "privacy/")
+            assert status == 200 and headers["Content-Type"].startswith("text/html")
+            assert b'id="imr-consent-config"' in body  # the widget, pointed at the API below
+            status, headers, _ = fetch(base + "policies.json")
+            assert (status, headers["Content-Type"]) == (200, "application/json")
+            status, _, body = fetch(base + "api/healthz")  # the consent API, on the same port
+            assert (status, body) == (200, b'{"status":"ok"}\n')
+            status, _, body = fetch(base + ".well-known/gpc.json")
+            assert status == 200 and b'"gpc": true' in body
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- make run said:\n{log_path.read_text()[-3000:]}") from None
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
 
 
 def test_server_answers_missing_and_escaping_paths_with_404(site: Served) -> None:

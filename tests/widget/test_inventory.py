@@ -37,13 +37,18 @@ def test_the_revision_changes_with_what_is_asked_not_with_wording(tmp_path: Path
     [
         ("expiry_days: 182", "expiry_days: 500", 7,
          "'expiry_days' must be a whole number of days from 1 to 395 (13 months)"),
-        ("  - id: analytics", "  - id: Analytics!", 23,
+        ("  - id: analytics", "  - id: Analytics!", 24,
          "categories[1].id must be a short lowercase name like 'analytics'"),
-        ("    consent_mode: [analytics_storage]", "    consent_mode: [analytics_cookies]", 30,
+        ("    consent_mode: [analytics_storage]", "    consent_mode: [analytics_cookies]", 31,
          "'analytics': 'consent_mode' must list signals among ad_storage, analytics_storage, ad_user_data, "
          "ad_personalization"),
-        ("    required: true", "    required: yes please", 11, "'necessary': 'required' must be true or false"),
-        ("    accept_all: Accept all\n", "", 57, "texts.en is missing: accept_all"),
+        ("    required: true", "    required: yes please", 12, "'necessary': 'required' must be true or false"),
+        ("    accept_all: Accept all\n", "", 62, "texts.en is missing: accept_all"),
+        ("origins: [https://*.googletagmanager.com,", "origins: [http://www.googletagmanager.com,", 34,
+         "'analytics': 'origins' must list third-party origins like 'https://www.example.com' "
+         "or 'https://*.example.com'"),
+        ("gpc_last_update: 2026-11-22", "gpc_last_update: last week", 8,
+         "'gpc_last_update' must be a date, YYYY-MM-DD"),
     ],
 )
 def test_a_malformed_inventory_is_rejected_naming_the_line(

@@ -1,0 +1,80 @@
+"""The production deployment (deploy/nginx in front of the static site, gunicorn workers on
+PostgreSQL): the security headers, the cache lifetimes, the GPC statement, a strict
+Content-Security-Policy, and access logs without addresses or tokens."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.conftest import Product, Visitor
+from tests.harness import fetch
+
+pytestmark = pytest.mark.browser
+
+
+def test_pages_carry_the_security_headers_and_are_revalidated(production: Product) -> None:
+    status, headers, body = fetch(production.url("privacy/"))
+    assert status == 200
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["Strict-Transport-Security"].startswith("max-age=63072000")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert headers["Cache-Control"] == "no-cache"
+    meta = re.search(rb'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', body)
+    assert meta is not None
+    script_src = re.search(rb"script-src ([^;]+)", meta.group(1))
+    assert script_src is not None and b"'unsafe-inline'" not in script_src.group(1)
+    assert b"'unsafe-eval'" not in meta.group(1)
+
+
+def test_hashed_assets_are_cached_for_a_year(production: Product) -> None:
+    _, _, page = fetch(production.url("privacy/"))
+    assets = re.findall(rb'(?:src|href)="([^"]*assets/[^"]+\.[0-9a-f]{8,}(?:\.min)?\.(?:js|css))"', page)
+    assert any(b"consent" in a for a in assets) and any(b"bundle" in a for a in assets)
+    for asset in assets:
+        status, headers, _ = fetch(production.url("privacy/" + asset.decode()))
+        assert status == 200, asset
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable", asset
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_site_states_that_it_honours_gpc(production: Product) -> None:
+    status, headers, body = fetch(production.url(".well-known/gpc.json"))
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {"gpc": True, "lastUpdate": "2026-11-22"}
+
+
+def test_a_script_injected_into_a_page_is_refused(
+    production: Product, visitor_for: Callable[..., Visitor]
+) -> None:
+    visitor = visitor_for(production)
+    visitor.open("privacy/")
+    refused = visitor.page.evaluate("""() => new Promise((resolve) => {
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective));
+        const s = document.createElement('script');
+        s.textContent = 'window.__injected = true';
+        document.body.append(s); })""")
+    assert refused == "script-src-elem"
+    assert visitor.page.evaluate("window.__injected === undefined")
+
+
+def test_the_api_behind_nginx_answers_with_its_own_headers(production: Product) -> None:
+    status, headers, body = fetch(production.url("api/healthz"))
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_access_logs_keep_neither_addresses_nor_receipt_tokens(production: Product) -> None:
+    secret = "a-receipt-token-that-must-not-be-logged"
+    status, _, _ = fetch(production.url(f"api/v1/receipts/{uuid.uuid4()}?token={secret}"))
+    assert status == 403
+    assert production.access_log is not None
+    log = production.access_log.read_text()
+    assert "/api/v1/receipts/" in log and "127.0.0.0 " in log
+    assert "127.0.0.1" not in log and secret not in log
