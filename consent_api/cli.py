@@ -54,6 +54,33 @@ def verify_log(svc: Services) -> list[str]:
     return problems
 
 
+@click.group("keys")
+def keys() -> None:
+    """Signing keys: ``flask --app consent_api keys ...``, or ``consent-keys ...`` before any key
+    exists (the app refuses to start without one)."""
+
+
+@keys.command("generate")
+def generate() -> None:
+    """Print a new key list with one key (for CONSENT_SIGNING_KEYS or a key file)."""
+    key = new_key([])
+    click.echo(json.dumps([{"kid": key.kid, "secret": key.secret}]))
+
+
+@keys.command("rotate")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), envvar="CONSENT_KEY_FILE",
+              required=True, help="the key file (default: CONSENT_KEY_FILE); created if missing")
+def rotate(key_file: Path) -> None:
+    """Add a new newest key to the key file (creating it, readable by its owner only);
+    receipts signed with older keys still verify."""
+    existing = parse_keys(key_file.read_text(), str(key_file)) if key_file.exists() else []
+    existing.append(new_key(existing))
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    write_keys(key_file, existing)
+    log.warning("signing key added: %s (%d keys)", existing[-1].kid, len(existing))
+    click.echo(f"{key_file}: new signing key {existing[-1].kid}; restart the API to sign with it")
+
+
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
@@ -61,29 +88,7 @@ def register_commands(app: Flask) -> None:
         _services().log.create_schema()
         click.echo("schema ready")
 
-    @app.cli.group("keys")
-    def keys() -> None:
-        """Signing keys."""
-
-    @keys.command("generate")
-    def generate() -> None:
-        """Print a new key list with one key (for CONSENT_SIGNING_KEYS or a key file)."""
-        key = new_key([])
-        click.echo(json.dumps([{"kid": key.kid, "secret": key.secret}]))
-
-    @keys.command("rotate")
-    @click.option("--key-file", type=click.Path(path_type=Path), default=None)
-    def rotate(key_file: Path | None) -> None:
-        """Add a new newest key to the key file; old receipts still verify."""
-        configured = current_app.config.get("KEY_FILE")
-        path = key_file or (Path(configured) if configured else None)
-        if path is None:
-            raise click.ClickException("no key file: pass --key-file or set CONSENT_KEY_FILE")
-        existing = parse_keys(path.read_text(), str(path)) if path.exists() else []
-        existing.append(new_key(existing))
-        write_keys(path, existing)
-        log.warning("signing key added: %s (%d keys)", existing[-1].kid, len(existing))
-        click.echo(f"{path}: new signing key {existing[-1].kid}; restart the API to sign with it")
+    app.cli.add_command(keys)
 
     @app.cli.command("verify")
     def verify() -> None:

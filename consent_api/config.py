@@ -74,7 +74,7 @@ def load_keys(settings: dict[str, Any]) -> list[Key]:
             keys = [new_key([])]
             write_keys(path, keys)
             return keys
-        raise ConfigError(f"{path}: no key file (create one with 'flask --app consent_api keys rotate')")
+        raise ConfigError(f"{path}: no key file (create one with 'consent-keys rotate --key-file {path}')")
     raise ConfigError(
         "no signing key: set CONSENT_SIGNING_KEYS or CONSENT_KEY_FILE "
         "(or CONSENT_ENV=development with CONSENT_KEY_FILE for a local key)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,10 @@ def new_key(existing: list[Key]) -> Key:
 
 def write_keys(path: Path, keys: list[Key]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([{"kid": k.kid, "secret": k.secret} for k in keys], indent=2) + "\n")
-    tmp.chmod(0o600)
+    text = json.dumps([{"kid": k.kid, "secret": k.secret} for k in keys], indent=2) + "\n"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
     tmp.replace(path)
 
 

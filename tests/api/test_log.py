@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from tests.api.conftest import KEY1, KEY2, Api, api_env, database, request_body, start
-from tests.harness import Served
+from tests.harness import ROOT, Served
 
 
 def _engine(api: Api):  # type: ignore[no-untyped-def]
@@ -174,3 +176,27 @@ def test_every_acknowledged_receipt_survives_a_sigkill(backend: str, site: Serve
         assert verify.returncode == 0, verify.stderr
     finally:
         restarted.stop()
+
+
+def test_the_first_signing_key_is_created_by_the_operator_and_the_api_then_starts(
+    site: Served, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "keys" / "consent-keys.json"
+    env = api_env(database("sqlite", tmp_path), site.site_dir, [KEY1])
+    del env["CONSENT_SIGNING_KEYS"]
+    env["CONSENT_KEY_FILE"] = str(key_file)
+    consent_keys = str(Path(sys.executable).parent / "consent-keys")
+    refused = subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"],
+                             cwd=ROOT, env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and f"consent-keys rotate --key-file {key_file}" in refused.stderr
+    for _ in range(2):
+        made = subprocess.run([consent_keys, "rotate"], env=env, capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(json.loads(key_file.read_text())) == 2
+    api = start(env, tmp_path)
+    try:
+        status, _, answer = api.call("POST", "api/v1/receipts", request_body())
+        assert status == 201 and answer["token"]
+    finally:
+        api.stop()

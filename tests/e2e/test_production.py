@@ -5,14 +5,18 @@ Content-Security-Policy, and access logs without addresses or tokens."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Product, Visitor
-from tests.harness import fetch
+from tests.harness import ROOT, fetch
 
 pytestmark = pytest.mark.browser
 
@@ -78,3 +82,18 @@ def test_access_logs_keep_neither_addresses_nor_receipt_tokens(production: Produ
     log = production.access_log.read_text()
     assert "/api/v1/receipts/" in log and "127.0.0.0 " in log
     assert "127.0.0.1" not in log and secret not in log
+
+
+def test_the_daily_rebuild_switches_the_served_site_in_one_step(tmp_path: Path) -> None:
+    env = {**os.environ, "LEGAL_SITE_URL": "https://legal.example.com/", "NO_MKDOCS_2_WARNING": "1",
+           "IMAROUTER_LEGAL": str(Path(sys.executable).parent / "imarouter-legal")}
+    served = tmp_path / "srv"
+    for date in ("2026-03-01", "2026-11-22"):  # the day before, then the day a version takes effect
+        result = subprocess.run([str(ROOT / "deploy" / "rebuild.sh"), str(served)],
+                                env={**env, "LEGAL_BUILD_DATE": date}, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    builds = sorted((served / "builds").iterdir())
+    assert len(builds) == 2 and (served / "site").resolve() == builds[-1]
+    page = (served / "site" / "privacy" / "index.html").read_text()
+    assert 'datetime="2026-11-22"' in page
+    assert (served / "site" / ".well-known" / "gpc.json").is_file()

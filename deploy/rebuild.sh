@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The daily rebuild: a version whose effective date has come becomes current only when the
+# site is rebuilt, so run this once a day, shortly after midnight UTC. It builds the site as
+# of today into a new folder, then points TARGET/site at it in one rename (readers and the
+# consent API never see a half-written site), and keeps the last seven builds.
+#
+#   LEGAL_SITE_URL=https://legal.example.com/ deploy/rebuild.sh /srv/imarouter-legal
+#
+# Also read: LEGAL_CONSENT_API_URL (when the API has its own host), LEGAL_BUILD_DATE
+# (default: today), IMAROUTER_LEGAL (default: .venv/bin/imarouter-legal of this checkout).
+set -euo pipefail
+target=${1:?usage: deploy/rebuild.sh TARGET_DIR}
+: "${LEGAL_SITE_URL:?set LEGAL_SITE_URL to the public URL of the site}"
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bin=${IMAROUTER_LEGAL:-$repo/.venv/bin/imarouter-legal}
+target=$(mkdir -p "$target/builds" && cd "$target" && pwd)
+stamp=$(date -u +%Y%m%dT%H%M%S.%NZ)
+(cd "$repo" && "$bin" build --site-dir "$target/builds/$stamp")
+ln -sfn "builds/$stamp" "$target/site.next"
+mv -T "$target/site.next" "$target/site"
+find "$target/builds" -mindepth 1 -maxdepth 1 -type d | sort | head -n -7 | xargs -r rm -rf
+echo "rebuild: $target/site -> builds/$stamp"
