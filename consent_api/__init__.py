@@ -56,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _cors(app: Flask, site: SiteData) -> None:
-    from flask_cors import CORS
+    from . import cors
 
     origins = app.config.get("CORS_ORIGINS")
     if origins:
@@ -64,8 +64,7 @@ def _cors(app: Flask, site: SiteData) -> None:
     else:
         parts = urlsplit(site.site_url)
         allowed = [f"{parts.scheme}://{parts.netloc}"] if parts.netloc else []
-    CORS(app, resources={r"/api/*": {"origins": allowed}}, methods=["GET", "POST"],
-         allow_headers=["Content-Type", "Authorization"], max_age=600)
+    cors.init_app(app, allowed)
 
 
 def _rate_limit(app: Flask) -> None:

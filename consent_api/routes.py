@@ -32,8 +32,8 @@ SECURITY_HEADERS = {
 
 @bp.after_app_request
 def security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    present = {name.lower() for name, _ in response.headers.items()}
+    response.headers.extend([(k, v) for k, v in SECURITY_HEADERS.items() if k.lower() not in present])
     return response
 
 
@@ -58,7 +58,7 @@ def _out(stored: Stored) -> dict[str, Any]:
 
 
 @bp.post("/v1/receipts")
-def create() -> tuple[Response, int]:
+def create() -> Response:
     wait = current_app.extensions["consent_rate_limit"].retry_after(request.remote_addr or "-")
     if wait is not None:
         raise RateLimited("too many receipts from this client; try again later", retry_after=wait)
@@ -81,7 +81,15 @@ def create() -> tuple[Response, int]:
     except Duplicate:
         raise Conflict("this receipt_id is already stored with different content",
                        field="receipt_id") from None
-    return jsonify(_out(stored)), 201 if new else 200
+    return _created(stored, 201 if new else 200)
+
+
+def _created(stored: Stored, status: int) -> Response:
+    """``_out(stored)`` as JSON, reusing the canonical body the log stored (serialised once)."""
+    body_json = stored.body_json or canonical(stored.body)
+    text = (f'{{"receipt":{body_json},"token":{json.dumps(stored.token)},"created_at":{stored.created_at},'
+            f'"url":"/api/v1/receipts/{stored.receipt_id}"}}\n')
+    return Response(text, status, mimetype="application/json")
 
 
 def _credential() -> str | None:

@@ -2,17 +2,17 @@
 
 Each row stores ``hash = SHA-256(prev_hash || body)``, so an edited, deleted or
 reordered row breaks the chain and ``verify`` names it. One writer at a time per
-database appends (SQLite ``BEGIN IMMEDIATE``; PostgreSQL an advisory lock), and
-each process batches concurrent appends into one transaction: one flush to
-stable storage (SQLite WAL with ``synchronous=FULL``; PostgreSQL's default)
-covers the whole batch, and every request in it is answered only after it.
+database appends (SQLite's write lock; PostgreSQL an advisory lock), and each
+process batches concurrent appends into one transaction: one flush to stable
+storage (SQLite WAL with ``synchronous=FULL``; PostgreSQL's default) covers the
+whole batch, and every request in it is answered only after it. ARCHITECTURE.md
+explains the fast path (one statement per batch) and why there is no writer thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -25,18 +25,24 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
+    literal,
     select,
     text,
+    union_all,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import PoolProxiedConnection
 
 GENESIS = "0" * 64
 ADVISORY_LOCK = 7_240_531  # any constant: the PostgreSQL lock that serialises appends
@@ -56,6 +62,8 @@ receipts = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+# A chain never forks: two writers that both saw the same head cannot both append after it.
+chain_link = Index("consent_receipts_prev_hash_unique", receipts.c.prev_hash, unique=True)
 anchors = Table(
     "consent_log_anchors", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -65,6 +73,50 @@ anchors = Table(
     Column("purged_at", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+
+# The writer's statements, built once (building a statement costs more than running it).
+_EXISTING = select(receipts).where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
+_HEAD = select(receipts.c.hash).order_by(receipts.c.seq.desc()).limit(1)
+_ANCHOR_HEAD = select(anchors.c.last_hash).order_by(anchors.c.id.desc()).limit(1)
+_INSERT = receipts.insert()
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
+def _append_if_head(n: int) -> Any:
+    """One statement that appends n rows, in order, only if the chain's head is still
+    ``:expected_head``: the lock, the check, the insert and (in autocommit) the durable
+    commit in a single call to the database."""
+    rows = [
+        select(literal(i, Integer).label("idx"),
+               *[bindparam(f"{c}_{i}", type_=receipts.c[c].type).label(c) for c in _COLUMNS])
+        for i in range(n)
+    ]
+    batch = (union_all(*rows) if n > 1 else rows[0]).subquery("batch")
+    head_now = func.coalesce(_HEAD.scalar_subquery(), _ANCHOR_HEAD.scalar_subquery(), literal(GENESIS, String))
+    source = (select(*[batch.c[c] for c in _COLUMNS])
+              .where(head_now == bindparam("expected_head", type_=String))
+              .order_by(batch.c.idx))
+    return receipts.insert().from_select(list(_COLUMNS), source)
+
+
+class _Compiled:
+    """A Core statement compiled once for the engine's dialect, run on the driver's cursor:
+    the writer's hot path then costs the driver's time only (see ARCHITECTURE.md)."""
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self.order: tuple[str, ...] | None = compiled.positiontup
+        self.defaults: dict[str, Any] = dict(compiled.params)
+
+    def args(self, values: dict[str, Any] | None = None) -> Any:
+        merged = {**self.defaults, **values} if values else self.defaults
+        return [merged[k] for k in self.order] if self.order is not None else merged
+
+
+_COLUMNS = ("receipt_id", "subject_id", "created_at", "request_sha256", "body", "token", "kid",
+            "prev_hash", "hash")
 
 
 def canonical(data: Any) -> str:
@@ -122,11 +174,12 @@ class Stored:
     token: str
     kid: str
     hash: str
+    body_json: str = ""  # the canonical text of body, as stored
 
     @classmethod
     def from_row(cls, row: Any) -> Stored:
         return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256,
-                   json.loads(row.body), row.token, row.kid, row.hash)
+                   json.loads(row.body), row.token, row.kid, row.hash, row.body)
 
 
 class Duplicate(Exception):
@@ -143,66 +196,154 @@ class ReceiptLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        self._queue: queue.Queue[tuple[NewReceipt, Future[tuple[Stored, bool]]]] = queue.Queue()
-        self._writer: threading.Thread | None = None
-        self._start = threading.Lock()
+        self._pending: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]] = []
+        self._pending_guard = threading.Lock()
+        self._append_lock = threading.Lock()
+        # Connections of whichever thread holds the append lock: one for checked appends (a
+        # transaction under the database's append lock), one in autocommit for one-statement
+        # appends; both kept open.
+        self._conn: Connection | None = None
+        self._raw: PoolProxiedConnection | None = None
+        self._appends: dict[int, _Compiled] = {}  # the one-statement append of n rows, by n
+        self._lock = _Compiled(_LOCK, engine.dialect)
+        self._known_head: str | None = None  # the head after this writer's last append
+        dbapi_error: type[Exception] = engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
+        self._conflict = (dbapi_error, sa_exc.IntegrityError)
 
     def create_schema(self) -> None:
+        """Create the tables, and the chain's unique index on databases made before it existed."""
         metadata.create_all(self.engine)
+        chain_link.create(self.engine, checkfirst=True)
 
     # -- writing -----------------------------------------------------------------------
 
     def append(self, receipt: NewReceipt, timeout: float = 30.0) -> tuple[Stored, bool]:
-        """Store ``receipt`` durably; returns it and whether it is new. Raises Duplicate."""
-        self._ensure_writer()
+        """Store ``receipt`` durably; returns it and whether it is new. Raises Duplicate.
+
+        Group commit by combining: the receipt joins the pending list; whichever request
+        thread holds the append lock writes everything pending in one transaction, and the
+        threads whose receipts it carried find them done when they get the lock in turn.
+        No thread hands work to another: a thread only ever waits for the lock.
+        """
         done: Future[tuple[Stored, bool]] = Future()
-        self._queue.put((receipt, done))
-        return done.result(timeout)
-
-    def _ensure_writer(self) -> None:
-        if self._writer is not None and self._writer.is_alive():
-            return
-        with self._start:
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(target=self._run, name="receipt-writer", daemon=True)
-                self._writer.start()
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+        with self._pending_guard:
+            self._pending.append((receipt, done))
+        deadline = time.monotonic() + timeout
+        while not done.done():
+            if not self._append_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise TimeoutError("the receipt log did not answer in time")
             try:
-                results = self._write(batch)
-            except Exception as exc:
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                if isinstance(result, Exception):
-                    done.set_exception(result)
-                else:
-                    done.set_result(result)
+                if not done.done():
+                    with self._pending_guard:
+                        batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+                    self._settle(batch)
+            finally:
+                self._append_lock.release()
+        return done.result(0)
+
+    def _settle(self, batch: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]]) -> None:
+        try:
+            results = self._write(batch)
+        except Exception as exc:
+            for _, done in batch:
+                done.set_exception(exc)
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                done.set_exception(result)
+            else:
+                done.set_result(result)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A transaction that holds the database's single append lock."""
-        with self.engine.connect() as conn:
-            conn.execution_options(immediate=True)
+        """A transaction that holds the database's single append lock, on the writer's own
+        connection (kept open between batches; dropped and re-opened after an error)."""
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(immediate=True)
+        conn = self._conn
+        try:
             with conn.begin():
                 if self.postgres:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+                    conn.execute(_LOCK, {"k": ADVISORY_LOCK})
                 yield conn
+        except self._conflict:
+            raise  # the transaction was rolled back; the connection is fine
+        except Exception:
+            self._conn = None
+            conn.invalidate()
+            conn.close()
+            raise
 
     def _write(self, batch: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]]) -> list[Any]:
+        """Append the batch. Nearly always every receipt is new and this writer knows the head:
+        one statement does it. Otherwise (a client's retry, another process appended first, the
+        first batch) the checked path reads the head and the stored ids under the append lock."""
+        news = [r for r, _ in batch]
+        if self._known_head is not None and len({r.receipt_id for r in news}) == len(news):
+            appended = self._append_if_head(news, self._known_head)
+            if appended is not None:
+                return appended
+        for attempt in range(5):
+            try:
+                return self._write_checked(batch)
+            except self._conflict:
+                # PostgreSQL: another process's one-statement append took the head between
+                # our read and our insert (the unique prev_hash refused the fork); read again.
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _append_if_head(self, news: list[NewReceipt], head: str) -> list[Any] | None:
+        """The one-statement append; None if the head moved or a receipt id is already stored."""
+        values: dict[str, Any] = {"expected_head": head}
+        results = []
+        for i, receipt in enumerate(news):
+            digest = chain_hash(head, receipt.body_json)
+            values.update({
+                f"receipt_id_{i}": receipt.receipt_id, f"subject_id_{i}": receipt.subject_id,
+                f"created_at_{i}": receipt.created_at, f"request_sha256_{i}": receipt.request_sha256,
+                f"body_{i}": receipt.body_json, f"token_{i}": receipt.token, f"kid_{i}": receipt.kid,
+                f"prev_hash_{i}": head, f"hash_{i}": digest,
+            })
+            results.append((Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at,
+                                   receipt.request_sha256, receipt.body, receipt.token, receipt.kid, digest,
+                                receipt.body_json), True))
+            head = digest
+        statement = self._appends.get(len(news))
+        if statement is None:
+            statement = self._appends[len(news)] = _Compiled(_append_if_head(len(news)), self.engine.dialect)
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()
+        cursor = self._raw.cursor()
+        try:
+            if self.postgres:
+                # The append lock too, so that checked appends of other processes, which read
+                # the head and then insert, are never overtaken (the statement then commits).
+                cursor.execute(self._lock.sql, self._lock.args({"k": ADVISORY_LOCK}))
+            cursor.execute(statement.sql, statement.args(values))
+            appended = cursor.rowcount == len(news)
+            self._raw.commit()  # SQLite: autocommit already (isolation_level None), a no-op
+        except self._conflict:
+            self._raw.rollback()
+            appended = False
+        except Exception:
+            self._raw.invalidate()
+            self._raw = None
+            raise
+        finally:
+            cursor.close()
+        if not appended:
+            self._known_head = None
+            return None
+        self._known_head = head
+        return results
+
+    def _write_checked(self, batch: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]]) -> list[Any]:
         with self._writing() as conn:
             ids = [r.receipt_id for r, _ in batch]
             existing = {
                 row.receipt_id: Stored.from_row(row)
-                for row in conn.execute(select(receipts).where(receipts.c.receipt_id.in_(ids)))
+                for row in conn.execute(_EXISTING, {"ids": ids})
             }
             head = self._head(conn)
             results: list[Any] = []
@@ -221,19 +362,21 @@ class ReceiptLog:
                     "prev_hash": head, "hash": digest,
                 })
                 stored = Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at,
-                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, digest)
+                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, digest,
+                                receipt.body_json)
                 existing[receipt.receipt_id] = stored
                 results.append((stored, True))
                 head = digest
             if rows:
-                conn.execute(receipts.insert(), rows)  # one statement for the whole batch
-            return results
+                conn.execute(_INSERT, rows)  # one statement for the whole batch
+        self._known_head = head  # committed
+        return results
 
     def _head(self, conn: Connection) -> str:
-        last = conn.execute(select(receipts.c.hash).order_by(receipts.c.seq.desc()).limit(1)).scalar()
+        last = conn.execute(_HEAD).scalar()
         if last is not None:
             return str(last)
-        anchor = conn.execute(select(anchors.c.last_hash).order_by(anchors.c.id.desc()).limit(1)).scalar()
+        anchor = conn.execute(_ANCHOR_HEAD).scalar()
         return str(anchor) if anchor is not None else GENESIS
 
     # -- reading -----------------------------------------------------------------------

@@ -28,8 +28,8 @@ loglevel = os.environ.get("CONSENT_LOG_LEVEL", "warning")
 
 
 def post_worker_init(worker: object) -> None:
-    """Hand the GIL over every 0.5 ms instead of 5 ms: the receipt writer thread releases it
-    around each database call and must not wait behind request threads to take it back."""
+    """Hand the GIL over every 0.5 ms instead of 5 ms: the thread appending a batch releases it
+    around each database call and should not wait long behind request threads to take it back."""
     import sys
 
     sys.setswitchinterval(float(os.environ.get("CONSENT_SWITCH_INTERVAL", "0.0005")))

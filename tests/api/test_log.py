@@ -200,3 +200,25 @@ def test_the_first_signing_key_is_created_by_the_operator_and_the_api_then_start
         assert status == 201 and answer["token"]
     finally:
         api.stop()
+
+
+def test_processes_taking_turns_keep_one_chain(backend: str, site: Served, tmp_path: Path) -> None:
+    """Each process remembers the head it last wrote; when another process appended since,
+    its one-statement append must notice, not fork the chain."""
+    db = database(backend, tmp_path)
+    first = start(api_env(db, site.site_dir, [KEY1]), tmp_path)
+    second = start(api_env(db, site.site_dir, [KEY1]), tmp_path)
+    try:
+        for turn in range(12):
+            post_many(first if turn % 2 == 0 else second, 2)
+        report = first.flask("verify")
+        assert report.returncode == 0, report.stdout + report.stderr
+        engine = _engine(first)
+        with engine.connect() as conn:
+            links = conn.execute(text("SELECT prev_hash, hash FROM consent_receipts ORDER BY seq")).all()
+        engine.dispose()
+        assert len(links) == 24
+        assert all(later.prev_hash == earlier.hash for earlier, later in zip(links, links[1:]))
+    finally:
+        first.stop()
+        second.stop()
