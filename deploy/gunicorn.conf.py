@@ -26,10 +26,3 @@ accesslog = None  # access logs would hold client addresses: none are kept
 errorlog = "-"
 loglevel = os.environ.get("CONSENT_LOG_LEVEL", "warning")
 
-
-def post_worker_init(worker: object) -> None:
-    """Hand the GIL over every 0.5 ms instead of 5 ms: the thread appending a batch releases it
-    around each database call and should not wait long behind request threads to take it back."""
-    import sys
-
-    sys.setswitchinterval(float(os.environ.get("CONSENT_SWITCH_INTERVAL", "0.0005")))
