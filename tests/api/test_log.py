@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -218,7 +219,7 @@ def test_processes_taking_turns_keep_one_chain(backend: str, site: Served, tmp_p
             links = conn.execute(text("SELECT prev_hash, hash FROM consent_receipts ORDER BY seq")).all()
         engine.dispose()
         assert len(links) == 24
-        assert all(later.prev_hash == earlier.hash for earlier, later in zip(links, links[1:]))
+        assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(links))
     finally:
         first.stop()
         second.stop()
