@@ -256,7 +256,7 @@ class ReceiptLog:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A transaction that holds the database's single append lock, on the writer's own
+        """A transaction that holds the database's single append lock, on the log's own
         connection (kept open between batches; dropped and re-opened after an error)."""
         if self._conn is None:
             self._conn = self.engine.connect().execution_options(immediate=True)
@@ -305,9 +305,9 @@ class ReceiptLog:
                 f"body_{i}": receipt.body_json, f"token_{i}": receipt.token, f"kid_{i}": receipt.kid,
                 f"prev_hash_{i}": head, f"hash_{i}": digest,
             })
-            results.append((Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at,
-                                   receipt.request_sha256, receipt.body, receipt.token, receipt.kid, digest,
-                                receipt.body_json), True))
+            stored = Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at, receipt.request_sha256,
+                            receipt.body, receipt.token, receipt.kid, digest, receipt.body_json)
+            results.append((stored, True))
             head = digest
         statement = self._appends.get(len(news))
         if statement is None:
