@@ -6,6 +6,7 @@ route is under ``/api`` whether the API runs alone or next to the site.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .services import Services
 from .signing import ReceiptSigner
 from .sitedata import SiteData
 from .storage import ReceiptLog, engine_for
+from .writer import WriterClient
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -34,7 +36,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])))
     site = SiteData(Path(str(settings["SITE_DIR"])))
-    app.extensions["consent"] = Services(log, ReceiptSigner(load_keys(settings)), site)
+    keys = load_keys(settings)
+    # The writer process gets the settings it needs, and the keys as loaded (a key file
+    # generated for development is read, never generated twice).
+    writer_settings = {k: settings[k] for k in DEFAULTS}
+    writer_settings["SIGNING_KEYS"] = json.dumps([{"kid": k.kid, "secret": k.secret} for k in keys])
+    app.extensions["consent"] = Services(log, ReceiptSigner(keys), site, WriterClient(writer_settings))
     if settings["ENV"] == "development":
         log.create_schema()
 

@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_TOKEN": None,                  # bearer token for the operator's reads
     "CORS_ORIGINS": None,                    # comma-separated; default: the site's origin
     "RATELIMIT": "60/minute;1000/hour",      # receipts per client address
-    "RATELIMIT_STORAGE_URI": "memory://",    # redis:// or memcached:// with several workers
+    "RATELIMIT_STORAGE_URI": "local://",     # this process only; redis:// or memcached:// with several workers
     "TRUSTED_PROXIES": 0,                    # how many proxies set X-Forwarded-For
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "JURISDICTION": "SG",

@@ -56,6 +56,10 @@ class RateLimited(ApiError):
     status, code = 429, "too_many_requests"
 
 
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
 class ConfigError(Exception):
     """The API is misconfigured (no signing key, unreadable site data); it must not start."""
 

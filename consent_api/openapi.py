@@ -54,7 +54,7 @@ def document() -> dict[str, Any]:
                     "201": {"description": "stored", "content": {"application/json": {"schema": stored}}},
                     "200": {"description": "already stored with the same content",
                             "content": {"application/json": {"schema": stored}}},
-                    **_errors(400, 409, 413, 415, 422, 429),
+                    **_errors(400, 409, 413, 415, 422, 429, 503),
                 },
             }},
             "/api/v1/receipts/{receipt_id}": {"get": {

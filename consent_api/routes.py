@@ -11,12 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, Unauthorized, UnsupportedMediaType
+from .errors import ApiError, Forbidden, NotFound, RateLimited, Unauthorized, UnsupportedMediaType
 from .openapi import document
-from .receipt import build_receipt, request_digest
 from .services import Services
-from .storage import Duplicate, NewReceipt, Stored, canonical
-from .validation import UUID4, validate
+from .storage import Stored, canonical
+from .validation import UUID4
 
 bp = Blueprint("receipts", __name__, url_prefix="/api")
 
@@ -59,37 +58,18 @@ def _out(stored: Stored) -> dict[str, Any]:
 
 @bp.post("/v1/receipts")
 def create() -> Response:
+    """Checked, built, signed and stored by the receipt writer (writer.py); this thread waits once."""
     wait = current_app.extensions["consent_rate_limit"].retry_after(request.remote_addr or "-")
     if wait is not None:
         raise RateLimited("too many receipts from this client; try again later", retry_after=wait)
-    svc = services()
-    svc.site.refresh()
-    now = dt.datetime.now(dt.UTC)
-    data = validate(_json_body(), svc.site, now)
-    body = build_receipt(
-        data, now=int(now.timestamp()), sec_gpc=request.headers.get("Sec-GPC") == "1",
-        settings=current_app.config, categories=svc.site.categories,
-    )
-    body_json = canonical(body)
-    token = svc.signer.sign({"rid": data["receipt_id"], "sid": data["subject_id"],
-                             "sha": hashlib.sha256(body_json.encode()).hexdigest()})
-    try:
-        stored, new = svc.log.append(NewReceipt(
-            data["receipt_id"], data["subject_id"], int(now.timestamp()), request_digest(data), body,
-            body_json, token, svc.signer.newest.kid,
-        ))
-    except Duplicate:
-        raise Conflict("this receipt_id is already stored with different content",
-                       field="receipt_id") from None
-    return _created(stored, 201 if new else 200)
-
-
-def _created(stored: Stored, status: int) -> Response:
-    """``_out(stored)`` as JSON, reusing the canonical body the log stored (serialised once)."""
-    body_json = stored.body_json or canonical(stored.body)
-    text = (f'{{"receipt":{body_json},"token":{json.dumps(stored.token)},"created_at":{stored.created_at},'
-            f'"url":"/api/v1/receipts/{stored.receipt_id}"}}\n')
-    return Response(text, status, mimetype="application/json")
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
+    status, answer = services().writer.submit(body, request.headers.get("Sec-GPC") == "1")
+    response = Response(answer, status, mimetype="application/json")
+    if status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def _credential() -> str | None:

@@ -2,21 +2,19 @@
 
 Each row stores ``hash = SHA-256(prev_hash || body)``, so an edited, deleted or
 reordered row breaks the chain and ``verify`` names it. One writer at a time per
-database appends (SQLite's write lock; PostgreSQL an advisory lock), and each
-process batches concurrent appends into one transaction: one flush to stable
-storage (SQLite WAL with ``synchronous=FULL``; PostgreSQL's default) covers the
-whole batch, and every request in it is answered only after it. ARCHITECTURE.md
-explains the fast path (one statement per batch) and why there is no writer thread.
+database appends (SQLite's write lock; PostgreSQL an advisory lock). The API's
+receipt writer (writer.py) hands ``ReceiptLog.write`` every request waiting at once:
+one transaction, one flush to stable storage (SQLite WAL with ``synchronous=FULL``;
+PostgreSQL's default) for the whole batch, and each request is answered only after
+it. ARCHITECTURE.md explains the fast path (one statement per batch).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -191,15 +189,12 @@ class Duplicate(Exception):
 
 
 class ReceiptLog:
-    """Appends (group-committed) and reads receipts."""
+    """Appends batches of receipts (one caller at a time per process) and reads them."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        self._pending: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]] = []
-        self._pending_guard = threading.Lock()
-        self._append_lock = threading.Lock()
-        # Connections of whichever thread holds the append lock: one for checked appends (a
+        # The writer's connections: one for checked appends (a
         # transaction under the database's append lock), one in autocommit for one-statement
         # appends; both kept open.
         self._conn: Connection | None = None
@@ -216,43 +211,6 @@ class ReceiptLog:
         chain_link.create(self.engine, checkfirst=True)
 
     # -- writing -----------------------------------------------------------------------
-
-    def append(self, receipt: NewReceipt, timeout: float = 30.0) -> tuple[Stored, bool]:
-        """Store ``receipt`` durably; returns it and whether it is new. Raises Duplicate.
-
-        Group commit by combining: the receipt joins the pending list; whichever request
-        thread holds the append lock writes everything pending in one transaction, and the
-        threads whose receipts it carried find them done when they get the lock in turn.
-        No thread hands work to another: a thread only ever waits for the lock.
-        """
-        done: Future[tuple[Stored, bool]] = Future()
-        with self._pending_guard:
-            self._pending.append((receipt, done))
-        deadline = time.monotonic() + timeout
-        while not done.done():
-            if not self._append_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise TimeoutError("the receipt log did not answer in time")
-            try:
-                if not done.done():
-                    with self._pending_guard:
-                        batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
-                    self._settle(batch)
-            finally:
-                self._append_lock.release()
-        return done.result(0)
-
-    def _settle(self, batch: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]]) -> None:
-        try:
-            results = self._write(batch)
-        except Exception as exc:
-            for _, done in batch:
-                done.set_exception(exc)
-            return
-        for (_, done), result in zip(batch, results, strict=True):
-            if isinstance(result, Exception):
-                done.set_exception(result)
-            else:
-                done.set_result(result)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -274,18 +232,22 @@ class ReceiptLog:
             conn.close()
             raise
 
-    def _write(self, batch: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]]) -> list[Any]:
-        """Append the batch. Nearly always every receipt is new and this writer knows the head:
-        one statement does it. Otherwise (a client's retry, another process appended first, the
-        first batch) the checked path reads the head and the stored ids under the append lock."""
-        news = [r for r, _ in batch]
+    def write(self, news: list[NewReceipt]) -> list[Any]:
+        """Append receipts in order, durably, in one transaction per BATCH; one result each:
+        ``(Stored, is_new)`` or a Duplicate. One caller at a time: the group commit's leader
+        or the writer process (consent_api/writer.py)."""
+        if len(news) > BATCH:
+            return [r for i in range(0, len(news), BATCH) for r in self.write(news[i:i + BATCH])]
+        # Nearly always every receipt is new and this writer knows the head: one statement
+        # does it. Otherwise (a client's retry, another process appended first, the first
+        # batch) the checked path reads the head and the stored ids under the append lock.
         if self._known_head is not None and len({r.receipt_id for r in news}) == len(news):
             appended = self._append_if_head(news, self._known_head)
             if appended is not None:
                 return appended
         for attempt in range(5):
             try:
-                return self._write_checked(batch)
+                return self._write_checked(news)
             except self._conflict:
                 # PostgreSQL: another process's one-statement append took the head between
                 # our read and our insert (the unique prev_hash refused the fork); read again.
@@ -338,9 +300,9 @@ class ReceiptLog:
         self._known_head = head
         return results
 
-    def _write_checked(self, batch: list[tuple[NewReceipt, Future[tuple[Stored, bool]]]]) -> list[Any]:
+    def _write_checked(self, news: list[NewReceipt]) -> list[Any]:
         with self._writing() as conn:
-            ids = [r.receipt_id for r, _ in batch]
+            ids = [r.receipt_id for r in news]
             existing = {
                 row.receipt_id: Stored.from_row(row)
                 for row in conn.execute(_EXISTING, {"ids": ids})
@@ -348,7 +310,7 @@ class ReceiptLog:
             head = self._head(conn)
             results: list[Any] = []
             rows: list[dict[str, Any]] = []
-            for receipt, _ in batch:
+            for receipt in news:
                 found = existing.get(receipt.receipt_id)
                 if found is not None:
                     same = found.request_sha256 == receipt.request_sha256

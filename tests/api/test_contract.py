@@ -22,10 +22,12 @@ from tests.harness import Served
 @pytest.fixture(scope="module")
 def app(site: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    yield create_app({
+    app = create_app({
         "ENV": "development", "DATABASE_URL": f"sqlite:///{tmp / 'fuzz.sqlite3'}", "SITE_DIR": str(site.site_dir),
         "SIGNING_KEYS": json.dumps([KEY1]), "OPERATOR_TOKEN": OPERATOR, "RATELIMIT": "1000000/minute",
     })
+    yield app
+    app.extensions["consent"].writer.close()  # receipts went through its writer process
 
 
 def test_the_openapi_document_lists_exactly_the_routes(app: Flask) -> None:

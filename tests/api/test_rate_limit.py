@@ -43,3 +43,33 @@ def test_a_client_over_its_limit_is_told_when_to_retry() -> None:
     wait = limit.retry_after("a")
     assert wait is not None and 1 <= wait <= 61
     assert limit.retry_after("b") is None  # counted per client
+
+
+def test_the_local_limit_counts_per_window_from_many_threads_without_a_thread_of_its_own() -> None:
+    limit = RateLimit("1000/second", "local://")
+    before = threading.active_count()
+    allowed: list[bool] = []
+
+    def hit_many() -> None:
+        for _ in range(200):
+            allowed.append(limit.retry_after("one-client") is None)
+
+    window = time.time()
+    threads = [threading.Thread(target=hit_many) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if time.time() - window < 0.9:  # all 1,600 hits fell in one window (nearly always)
+        assert allowed.count(True) == 1000  # counted exactly under concurrency
+    assert threading.active_count() == before  # no expiry timer thread, unlike memory://
+    time.sleep(1.05)
+    assert limit.retry_after("one-client") is None  # a new window
+
+
+def test_the_local_limit_says_when_to_retry_and_counts_per_client() -> None:
+    limit = RateLimit("2/minute", "local://")
+    assert [limit.retry_after("a"), limit.retry_after("a")] == [None, None]
+    wait = limit.retry_after("a")
+    assert wait is not None and 1 <= wait <= 61
+    assert limit.retry_after("b") is None
