@@ -67,8 +67,8 @@ def create() -> Response:
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
     status, answer = services().writer.submit(body, request.headers.get("Sec-GPC") == "1")
     response = Response(answer, status, mimetype="application/json")
-    if status == 503:
-        response.headers["Retry-After"] = "1"
+    if status == 503:  # the writer's Unavailable says when, as errors.register does for raised ones
+        response.headers["Retry-After"] = str(json.loads(answer).get("retry_after", 1))
     return response
 
 

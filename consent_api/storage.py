@@ -234,8 +234,8 @@ class ReceiptLog:
 
     def write(self, news: list[NewReceipt]) -> list[Any]:
         """Append receipts in order, durably, in one transaction per BATCH; one result each:
-        ``(Stored, is_new)`` or a Duplicate. One caller at a time: the group commit's leader
-        or the writer process (consent_api/writer.py)."""
+        ``(Stored, is_new)`` or a Duplicate. One caller at a time per process: the API's
+        receipt writer (consent_api/writer.py)."""
         if len(news) > BATCH:
             return [r for i in range(0, len(news), BATCH) for r in self.write(news[i:i + BATCH])]
         # Nearly always every receipt is new and this writer knows the head: one statement

@@ -218,7 +218,8 @@ class Desk:
             log.exception("the site's data could not be read")
             return [_error(Unavailable(f"the API cannot read the site's data ({exc})", retry_after=5))] * len(requests)
         now = dt.datetime.now(dt.UTC)
-        prepared = [self._prepare(body, bool(flags & SEC_GPC), now) for body, flags in requests]
+        stamp = int(now.timestamp())
+        prepared = [self._prepare(body, bool(flags & SEC_GPC), now, stamp) for body, flags in requests]
         news = [p for p in prepared if isinstance(p, NewReceipt)]
         results: list[Any] = []
         if news:
@@ -237,28 +238,26 @@ class Desk:
             if isinstance(result, Duplicate):
                 answers.append(_error(Conflict("this receipt_id is already stored with different content",
                                                field="receipt_id")))
-            elif isinstance(result, ApiError):
+            elif isinstance(result, ApiError):  # the batch could not be stored
                 answers.append(_error(result))
-            elif isinstance(result, Exception):
-                answers.append(_error(Unavailable("the receipt could not be stored; try again", retry_after=1)))
             else:
                 stored, new = result
                 answers.append((201 if new else 200, answer_text(stored)))
         return answers
 
-    def _prepare(self, body: bytes, sec_gpc: bool, now: dt.datetime) -> NewReceipt | ApiError:
+    def _prepare(self, body: bytes, sec_gpc: bool, now: dt.datetime, stamp: int) -> NewReceipt | ApiError:
         try:
             try:
                 data = json.loads(body)
             except ValueError as exc:
                 raise ApiError(f"the body is not valid JSON: {exc}") from None
             data = validate(data, self.site, now)
-            receipt = build_receipt(data, now=int(now.timestamp()), sec_gpc=sec_gpc, settings=self.settings,
+            receipt = build_receipt(data, now=stamp, sec_gpc=sec_gpc, settings=self.settings,
                                     categories=self.site.categories)
             body_json = canonical(receipt)
             token = self.signer.sign({"rid": data["receipt_id"], "sid": data["subject_id"],
                                       "sha": hashlib.sha256(body_json.encode()).hexdigest()})
-            return NewReceipt(data["receipt_id"], data["subject_id"], int(now.timestamp()), request_digest(data),
+            return NewReceipt(data["receipt_id"], data["subject_id"], stamp, request_digest(data),
                               receipt, body_json, token, self.signer.newest.kid)
         except ApiError as exc:
             return exc
