@@ -6,6 +6,9 @@ import sys
 import threading
 import time
 
+import pytest
+
+from consent_api import ratelimit
 from consent_api.ratelimit import RateLimit
 
 
@@ -45,25 +48,45 @@ def test_a_client_over_its_limit_is_told_when_to_retry() -> None:
     assert limit.retry_after("b") is None  # counted per client
 
 
-def test_the_local_limit_counts_per_window_from_many_threads_without_a_thread_of_its_own() -> None:
+class FrozenClock:
+    """A clock that moves only when the test moves it: windows never expire mid-test by chance."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_the_local_limit_counts_per_window_from_many_threads_without_a_thread_of_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FrozenClock()
+    monkeypatch.setattr(ratelimit, "time", clock)
     limit = RateLimit("1000/second", "local://")
-    before = threading.active_count()
     allowed: list[bool] = []
+    workers: list[threading.Thread] = []
+    started_by_others: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def recording_start(thread: threading.Thread) -> None:
+        if thread not in workers:
+            started_by_others.append(thread)  # a thread the limit (or its storage) started
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
 
     def hit_many() -> None:
         for _ in range(200):
             allowed.append(limit.retry_after("one-client") is None)
 
-    window = time.time()
-    threads = [threading.Thread(target=hit_many) for _ in range(8)]
-    for t in threads:
+    workers.extend(threading.Thread(target=hit_many) for _ in range(8))
+    for t in workers:
         t.start()
-    for t in threads:
+    for t in workers:
         t.join()
-    if time.time() - window < 0.9:  # all 1,600 hits fell in one window (nearly always)
-        assert allowed.count(True) == 1000  # counted exactly under concurrency
-    assert threading.active_count() == before  # no expiry timer thread, unlike memory://
-    time.sleep(1.05)
+    assert allowed.count(True) == 1000  # 1,600 hits in one window, counted exactly under concurrency
+    assert started_by_others == []  # no expiry timer thread, unlike memory://
+    clock.now += 1.05
     assert limit.retry_after("one-client") is None  # a new window
 
 
