@@ -7,6 +7,7 @@ route is under ``/api`` whether the API runs alone or next to the site.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,13 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from . import errors
-from .config import DEFAULTS, from_environment, load_keys
+from .checkpoint import LogKey, published_keys
+from .config import DEFAULTS, from_environment, load_keys, load_log_keys, log_origin
+from .sealer import Sealer
 from .services import Services
 from .signing import ReceiptSigner
 from .sitedata import SiteData
 from .storage import ReceiptLog, engine_for
-from .writer import WriterClient
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,12 +38,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])))
     site = SiteData(Path(str(settings["SITE_DIR"])))
-    keys = load_keys(settings)
-    # The writer process gets the settings it needs, and the keys as loaded (a key file
-    # generated for development is read, never generated twice).
-    writer_settings = {k: settings[k] for k in DEFAULTS}
-    writer_settings["SIGNING_KEYS"] = json.dumps([{"kid": k.kid, "secret": k.secret} for k in keys])
-    app.extensions["consent"] = Services(log, ReceiptSigner(keys), site, WriterClient(writer_settings))
+    log_keys = load_log_keys(settings, log_origin(settings, site.site_url))
+    log_dir = Path(str(settings["LOG_DIR"]))
+    publish_log_keys(log_dir, log_keys)
+    sealer = Sealer(log, log_keys[-1], log_dir / "checkpoints", float(settings["SEAL_INTERVAL"]))
+    app.extensions["consent"] = Services(log, ReceiptSigner(load_keys(settings)), site, log_keys, sealer)
     if settings["ENV"] == "development":
         log.create_schema()
 
@@ -79,3 +80,16 @@ def _rate_limit(app: Flask) -> None:
 
     app.extensions["consent_rate_limit"] = RateLimit(str(app.config["RATELIMIT"]),
                                                      str(app.config["RATELIMIT_STORAGE_URI"]))
+
+
+def publish_log_keys(log_dir: Path, keys: list[LogKey]) -> None:
+    """Write the log's public keys where the site build publishes them from:
+    ``consent-log.pub`` (the newest verifier key) and ``consent-log.json`` (every key)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in (("consent-log.pub", keys[-1].verifier.text() + "\n"),
+                       ("consent-log.json", json.dumps(published_keys(keys), indent=2) + "\n")):
+        path = log_dir / name
+        if not path.exists() or path.read_text() != text:
+            tmp = log_dir / f".{name}.{os.getpid()}.tmp"
+            tmp.write_text(text)
+            tmp.replace(path)

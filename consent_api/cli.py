@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import logging
 import sys
@@ -13,9 +12,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from .checkpoint import log_keys_json, new_log_key, parse_log_keys, purge_body
+from .config import write_secret
+from .sealer import append_note
 from .services import Services
-from .signing import new_key, parse_keys, write_keys
-from .storage import canonical, chain_hash
+from .signing import keys_json, new_key, parse_keys
 
 log = logging.getLogger("consent_api.operator")
 
@@ -32,26 +33,6 @@ def _epoch(value: str | None) -> int | None:
         return int(dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp())
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
-
-
-def verify_log(svc: Services) -> list[str]:
-    """Every problem of the stored log: broken chain links, altered bodies, bad signatures."""
-    problems = []
-    _, prev = svc.log.anchor()
-    for row in svc.log.rows():
-        where = f"entry seq={row.seq} receipt {row.receipt_id}"
-        if row.prev_hash != prev:
-            problems.append(f"{where}: chain broken before it (a row was deleted, inserted or reordered)")
-        if chain_hash(row.prev_hash, row.body) != row.hash:
-            problems.append(f"{where}: its content does not match its hash (the row was edited)")
-        verified = svc.signer.verify(row.token)
-        body_sha = hashlib.sha256(canonical(json.loads(row.body)).encode()).hexdigest()
-        if verified is None:
-            problems.append(f"{where}: its token is not genuine (or its key was removed)")
-        elif verified[0].get("rid") != row.receipt_id or verified[0].get("sha") != body_sha:
-            problems.append(f"{where}: its token was issued for other content")
-        prev = row.hash
-    return problems
 
 
 @click.group("keys")
@@ -71,14 +52,53 @@ def generate() -> None:
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), envvar="CONSENT_KEY_FILE",
               required=True, help="the key file (default: CONSENT_KEY_FILE); created if missing")
 def rotate(key_file: Path) -> None:
-    """Add a new newest key to the key file (creating it, readable by its owner only);
+    """Add a new newest token key to the key file (readable by its owner only);
     receipts signed with older keys still verify."""
     existing = parse_keys(key_file.read_text(), str(key_file)) if key_file.exists() else []
     existing.append(new_key(existing))
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    write_keys(key_file, existing)
+    write_secret(key_file, keys_json(existing))
     log.warning("signing key added: %s (%d keys)", existing[-1].kid, len(existing))
     click.echo(f"{key_file}: new signing key {existing[-1].kid}; restart the API to sign with it")
+
+
+@keys.command("rotate-log")
+@click.option("--log-key-file", type=click.Path(dir_okay=False, path_type=Path), envvar="CONSENT_LOG_KEY_FILE",
+              required=True, help="the log key file (default: CONSENT_LOG_KEY_FILE); created if missing")
+@click.option("--name", required=True, help="the log's origin, e.g. legal.example.com/consent-log")
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CONSENT_LOG_DIR",
+              default="var/consent-log", show_default=True, help="where the public keys are written for the site")
+def rotate_log(log_key_file: Path, name: str, log_dir: Path) -> None:
+    """Add a new newest Ed25519 log key (checkpoints signed with older keys still verify) and
+    write the public keys (consent-log.pub, consent-log.json) for the site to publish."""
+    from . import publish_log_keys
+
+    existing = parse_log_keys(log_key_file.read_text(), str(log_key_file)) if log_key_file.exists() else []
+    existing.append(new_log_key(name))
+    write_secret(log_key_file, log_keys_json(existing))
+    publish_log_keys(log_dir, existing)
+    log.warning("log key added: %s", existing[-1].verifier.text())
+    click.echo(f"{log_key_file}: new log key {existing[-1].verifier.text()}\n"
+               f"{log_dir}: public keys written; rebuild the site to publish them and restart the API")
+
+
+@click.command("consent-verify")
+@click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a signed checkpoint, or a checkpoints file (default: the one the receipt carries)")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="the log's public key: consent-log.pub or consent-log.json, as the site publishes them")
+def verify_receipt_command(receipt: Path, checkpoint_file: Path | None, key_file: Path) -> None:
+    """Prove, offline and with no secret, that a downloaded consent receipt is in the consent log."""
+    from .audit import ReceiptCheckError, read_verifiers, verify_receipt
+    from .checkpoint import split_notes
+
+    try:
+        download = json.loads(receipt.read_text(encoding="utf-8"))
+        notes = split_notes(checkpoint_file.read_text(encoding="utf-8")) if checkpoint_file else None
+        click.echo(verify_receipt(download if isinstance(download, dict) else {}, read_verifiers(key_file), notes))
+    except (ReceiptCheckError, ValueError, OSError) as exc:
+        click.echo(f"{receipt}: not verified: {exc}", err=True)
+        sys.exit(1)
 
 
 def register_commands(app: Flask) -> None:
@@ -90,18 +110,31 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(keys)
 
+    @app.cli.command("seal")
+    def seal() -> None:
+        """Seal every receipt waiting now into the tree and sign a checkpoint."""
+        notes = _services().sealer.seal()
+        size = _services().log.tree_size()
+        click.echo(f"{len(notes)} checkpoint(s) signed; the tree has {size} leaves")
+
     @app.cli.command("verify")
-    def verify() -> None:
-        """Check every stored receipt's signature and the whole hash chain."""
-        svc = _services()
-        problems = verify_log(svc)
+    @click.option("--checkpoint", "files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="a checkpoints file kept off this machine (repeatable): the log must match each")
+    def verify(files: tuple[Path, ...]) -> None:
+        """Recompute the whole tree from the stored receipts and check it against every checkpoint,
+        and every receipt against its token; name each entry that fails."""
+        from .audit import audit_log
+
+        problems, summary = audit_log(_services(), list(files))
         for problem in problems:
             click.echo(problem, err=True)
-        count = svc.log.count()
         if problems:
-            click.echo(f"{count} receipts checked: {len(problems)} problem(s)", err=True)
+            click.echo(f"{summary}: {len(problems)} problem(s)", err=True)
             sys.exit(1)
-        click.echo(f"{count} receipts checked: the log verifies")
+        if not files:
+            click.echo("warning: no --checkpoint file given: only the database's own checkpoints were checked, "
+                       "and whoever can write the database can remove them", err=True)
+        click.echo(f"{summary}: the log verifies")
 
     @app.cli.command("export")
     @click.option("--since", help="first day, YYYY-MM-DD (inclusive)")
@@ -112,30 +145,36 @@ def register_commands(app: Flask) -> None:
         rows = _services().log.rows(_epoch(since), _epoch(until))
         if fmt == "jsonl":
             for row in rows:
-                click.echo(json.dumps({"seq": row.seq, "receipt": json.loads(row.body), "token": row.token,
-                                       "hash": row.hash, "prev_hash": row.prev_hash}))
+                click.echo(json.dumps({"seq": row.seq, "leaf_index": row.leaf_index, "receipt": json.loads(row.body),
+                                       "token": row.token}))
             return
         writer = csv.writer(sys.stdout)
         writer.writerow(["seq", "receipt_id", "subject_id", "created_at", "method", "policy_version",
-                         "choices", "gpc", "hash"])
+                         "choices", "gpc", "leaf_index"])
         for row in rows:
             body = json.loads(row.body)
             writer.writerow([row.seq, row.receipt_id, row.subject_id,
                              dt.datetime.fromtimestamp(row.created_at, dt.UTC).isoformat(),
                              body["collectionMethod"], body["policy"]["version"],
                              " ".join(f"{k}={'yes' if v else 'no'}" for k, v in body["choices"].items()),
-                             body["gpc"], row.hash])
+                             body["gpc"], row.leaf_index])
 
     @app.cli.command("purge")
     @click.option("--before", required=True, help="delete receipts created before this day, YYYY-MM-DD")
     @click.option("--reason", required=True, help="why (recorded with the purge)")
     @click.option("--yes", is_flag=True, help="do it without asking")
     def purge(before: str, reason: str, yes: bool) -> None:
-        """Delete receipts past their retention period; the rest of the log still verifies."""
+        """Delete sealed receipts past their retention period. Their leaf hashes stay in the tree,
+        so every checkpoint still verifies; a statement of the purged leaves, signed with the log
+        key, is stored and appended to the checkpoints file."""
         cutoff = _epoch(before)
         assert cutoff is not None
         if not yes:
-            click.confirm(f"Delete every receipt created before {before}?", abort=True)
-        count = _services().log.purge_before(cutoff, reason)
+            click.confirm(f"Delete every sealed receipt created before {before}?", abort=True)
+        svc = _services()
+        key = svc.log_keys[-1]
+        count, note = svc.log.purge_before(cutoff, lambda leaves: key.sign_note(purge_body(key.name, leaves, reason)))
+        if note is not None:
+            append_note(svc.sealer.checkpoints_file, note)
         log.warning("purged %d receipts created before %s: %s", count, before, reason)
         click.echo(f"purged {count} receipts created before {before}")

@@ -7,9 +7,11 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from .checkpoint import LogKey, log_keys_json, new_log_key, parse_log_keys
 from .errors import ConfigError
-from .signing import Key, new_key, parse_keys, write_keys
+from .signing import Key, keys_json, new_key, parse_keys
 
 DEFAULTS: dict[str, Any] = {
     "ENV": "production",                     # "development" allows a generated local key
@@ -17,6 +19,11 @@ DEFAULTS: dict[str, Any] = {
     "SITE_DIR": "site",                      # where policies.json and consent.json are
     "SIGNING_KEYS": None,                    # JSON list [{kid, secret}], oldest first
     "KEY_FILE": None,                        # or a file holding that list
+    "LOG_KEYS": None,                        # JSON list [{name, seed, created}]: the log's Ed25519 keys
+    "LOG_KEY_FILE": None,                    # or a file holding that list
+    "LOG_ORIGIN": None,                      # the log's name; default: <site host>/consent-log
+    "LOG_DIR": "var/consent-log",            # checkpoints file and public keys, for witnesses and the build
+    "SEAL_INTERVAL": 0.5,                    # seconds between the sealer's turns (0: no background sealer)
     "OPERATOR_TOKEN": None,                  # bearer token for the operator's reads
     "CORS_ORIGINS": None,                    # comma-separated; default: the site's origin
     "RATELIMIT": "60/minute;1000/hour",      # receipts per client address
@@ -35,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 INTEGERS = {"MAX_CONTENT_LENGTH", "TRUSTED_PROXIES", "EXPIRY_DAYS"}
+NUMBERS = {"SEAL_INTERVAL"}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -51,6 +59,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
                 found[key] = int(value)
             except ValueError:
                 raise ConfigError(f"CONSENT_{key} must be a whole number, not '{value}'") from None
+        elif key in NUMBERS:
+            try:
+                found[key] = float(value)
+            except ValueError:
+                raise ConfigError(f"CONSENT_{key} must be a number, not '{value}'") from None
         elif key == "CONTROLLER":
             try:
                 found[key] = json.loads(value)
@@ -61,21 +74,78 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return found
 
 
+def write_secret(path: Path, text: str) -> None:
+    """Write a key file readable by its owner only, never through a symlink: a new file is
+    made with O_EXCL and O_NOFOLLOW, then renamed over the old one (whose mode goes with it)."""
+    if path.is_symlink():
+        raise ConfigError(f"{path}: is a symbolic link; a key file must be a regular file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_secret(path: Path) -> str:
+    if path.is_symlink():
+        raise ConfigError(f"{path}: is a symbolic link; a key file must be a regular file")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path}: readable by others (mode {path.stat().st_mode & 0o777:o}); "
+                          f"run 'chmod 600 {path}' or rotate it with consent-keys")
+    return path.read_text()
+
+
 def load_keys(settings: dict[str, Any]) -> list[Key]:
-    """The signing keys; outside development, starting without one is refused."""
+    """The receipt token keys; outside development, starting without one is refused."""
     if settings.get("SIGNING_KEYS"):
         return parse_keys(str(settings["SIGNING_KEYS"]), "CONSENT_SIGNING_KEYS")
     if settings.get("KEY_FILE"):
         path = Path(settings["KEY_FILE"])
         if path.exists():
-            return parse_keys(path.read_text(), str(path))
+            return parse_keys(_read_secret(path), str(path))
         if settings["ENV"] == "development":
-            path.parent.mkdir(parents=True, exist_ok=True)
             keys = [new_key([])]
-            write_keys(path, keys)
+            write_secret(path, keys_json(keys))
             return keys
         raise ConfigError(f"{path}: no key file (create one with 'consent-keys rotate --key-file {path}')")
     raise ConfigError(
         "no signing key: set CONSENT_SIGNING_KEYS or CONSENT_KEY_FILE "
         "(or CONSENT_ENV=development with CONSENT_KEY_FILE for a local key)"
     )
+
+
+def log_origin(settings: dict[str, Any], site_url: str) -> str:
+    """The log's name: LOG_ORIGIN, or the site's host followed by /consent-log."""
+    if settings.get("LOG_ORIGIN"):
+        return str(settings["LOG_ORIGIN"])
+    host = urlsplit(site_url).netloc or "localhost"
+    return f"{host}/consent-log"
+
+
+def load_log_keys(settings: dict[str, Any], origin: str) -> list[LogKey]:
+    """The log's Ed25519 keys (newest signs); outside development, starting without one is refused."""
+    if settings.get("LOG_KEYS"):
+        keys = parse_log_keys(str(settings["LOG_KEYS"]), "CONSENT_LOG_KEYS")
+    elif settings.get("LOG_KEY_FILE"):
+        path = Path(settings["LOG_KEY_FILE"])
+        if path.exists():
+            keys = parse_log_keys(_read_secret(path), str(path))
+        elif settings["ENV"] == "development":
+            keys = [new_log_key(origin)]
+            write_secret(path, log_keys_json(keys))
+        else:
+            raise ConfigError(f"{path}: no log key file (create one with "
+                              f"'consent-keys rotate-log --log-key-file {path} --name {origin}')")
+    else:
+        raise ConfigError("no log key: set CONSENT_LOG_KEYS or CONSENT_LOG_KEY_FILE "
+                          "(or CONSENT_ENV=development with CONSENT_LOG_KEY_FILE for a local key)")
+    if settings.get("LOG_ORIGIN") and keys[-1].name != origin:
+        raise ConfigError(f"the newest log key is named '{keys[-1].name}', not the log's origin '{origin}'")
+    return keys

@@ -82,6 +82,8 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "_")
         response = _json(exc.code or 500, {"error": code, "message": exc.description or exc.name})
+        if (exc.code or 500) >= 500:  # the server's fault: the widget retries it with the same receipt id
+            response.headers["Retry-After"] = "1"
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response

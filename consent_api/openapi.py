@@ -36,15 +36,23 @@ def document() -> dict[str, Any]:
             "consented_at": {"type": "string", "format": "date-time"},
         },
     }
-    stored = {"type": "object", "required": ["receipt", "token", "created_at", "url"],
+    proof = {"type": ["object", "null"], "required": ["leaf_index", "tree_size", "hashes", "checkpoint"],
+             "description": "the receipt's RFC 9162 inclusion proof against the signed checkpoint of tree_size; "
+                            "null until the receipt is sealed (within about a second)",
+             "properties": {"leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
+                            "hashes": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}},
+                            "checkpoint": {"type": "string", "description": "C2SP signed note"}}}
+    stored = {"type": "object", "required": ["receipt", "token", "created_at", "url", "proof"],
               "properties": {"receipt": {"type": "object"}, "token": {"type": "string"},
-                             "created_at": {"type": "integer"}, "url": {"type": "string"}}}
+                             "created_at": {"type": "integer"}, "url": {"type": "string"}, "proof": proof}}
+    hashes = {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}}
+    size = {"type": "string", "pattern": "^[0-9]{1,18}$"}
     bearer: list[dict[str, list[str]]] = [{"receiptToken": []}, {"operatorToken": []}]
     return {
         "openapi": "3.1.0",
         "info": {"title": "ImaRouter consent API", "version": "1.0.0",
-                 "description": "Signed consent receipts (Kantara CR v1.1 fields) in an append-only, "
-                                "hash-chained log."},
+                 "description": "Signed consent receipts (Kantara CR v1.1 fields) in an append-only "
+                                "RFC 9162 Merkle tree log with signed checkpoints."},
         "paths": {
             "/api/v1/receipts": {"post": {
                 "summary": "Store a receipt for a consent choice (idempotent on receipt_id)",
@@ -54,7 +62,7 @@ def document() -> dict[str, Any]:
                     "201": {"description": "stored", "content": {"application/json": {"schema": stored}}},
                     "200": {"description": "already stored with the same content",
                             "content": {"application/json": {"schema": stored}}},
-                    **_errors(400, 409, 413, 415, 422, 429, 503),
+                    **_errors(400, 409, 413, 415, 422, 429, 500, 503),
                 },
             }},
             "/api/v1/receipts/{receipt_id}": {"get": {
@@ -63,6 +71,7 @@ def document() -> dict[str, Any]:
                 "parameters": [
                     _param("receipt_id", "path"), _param("token"),
                     _param("format", schema={"enum": ["json", "html"]}), _param("download"),
+                    _param("tree_size", schema=size),
                 ],
                 "responses": {
                     "200": {"description": "the receipt", "content": {
@@ -88,6 +97,28 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "the history", "content": {"application/json": {
                     "schema": {"type": "object", "required": ["subject_id", "receipts"]}}}},
                     **_errors(401, 403, 404)},
+            }},
+            "/api/v1/log/checkpoint": {"get": {
+                "summary": "The log's latest checkpoint: a C2SP tlog-checkpoint in a signed note (Ed25519)",
+                "responses": {"200": {"description": "the signed checkpoint",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              **_errors(404)},
+            }},
+            "/api/v1/log/proof/inclusion": {"get": {
+                "summary": "A sealed receipt's inclusion proof against the tree of tree_size leaves",
+                "parameters": [_param("receipt_id", schema=UUID), _param("tree_size", schema=size)],
+                "responses": {"200": {"description": "the proof", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["leaf_index", "tree_size", "leaf_hash", "hashes"],
+                    "properties": {"leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
+                                   "leaf_hash": {"type": "string"}, "hashes": hashes}}}}},
+                    **_errors(400, 404)},
+            }},
+            "/api/v1/log/proof/consistency": {"get": {
+                "summary": "That the tree of 'from' leaves is a prefix of the tree of 'to' leaves",
+                "parameters": [_param("from", schema=size), _param("to", schema=size)],
+                "responses": {"200": {"description": "the proof", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["from", "to", "hashes"], "properties": {"hashes": hashes}}}}},
+                    **_errors(400)},
             }},
             "/api/v1/openapi.json": {"get": {"summary": "This document",
                                              "responses": {"200": {"description": "OpenAPI 3.1"}}}},

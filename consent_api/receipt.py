@@ -5,10 +5,9 @@ collection method, GPC). No IP address, raw or truncated, is stored."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-from .storage import Stored, canonical
+from .storage import canonical
 
 
 def request_digest(request: dict[str, Any]) -> str:
@@ -55,11 +54,3 @@ def build_receipt(request: dict[str, Any], *, now: int, sec_gpc: bool, settings:
         "page": request["page"],
         "clientConsentedAt": request["consented_at"],
     }
-
-
-def answer_text(stored: Stored) -> str:
-    """The API's answer for a stored receipt (see OpenAPI), as JSON text, reusing the
-    canonical body the log stored rather than serialising it again."""
-    body_json = stored.body_json or canonical(stored.body)
-    return (f'{{"receipt":{body_json},"token":{json.dumps(stored.token)},"created_at":{stored.created_at},'
-            f'"url":"/api/v1/receipts/{stored.receipt_id}"}}\n')

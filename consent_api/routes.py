@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -10,12 +11,24 @@ from html import escape
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import OperationalError
 
-from .errors import ApiError, Forbidden, NotFound, RateLimited, Unauthorized, UnsupportedMediaType
+from . import merkle
+from .errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from .openapi import document
+from .receipt import build_receipt, request_digest
 from .services import Services
-from .storage import Stored, canonical
-from .validation import UUID4
+from .storage import Duplicate, NewReceipt, Stored, canonical
+from .validation import UUID4, validate
 
 bp = Blueprint("receipts", __name__, url_prefix="/api")
 
@@ -51,24 +64,65 @@ def _json_body() -> Any:
         raise ApiError(f"the body is not valid JSON: {exc}") from None
 
 
-def _out(stored: Stored) -> dict[str, Any]:
-    return {"receipt": stored.body, "token": stored.token, "created_at": stored.created_at,
-            "url": f"/api/v1/receipts/{stored.receipt_id}"}
+def _proof(stored: Stored, tree_size: int | None = None) -> dict[str, Any] | None:
+    """The receipt's inclusion proof against the checkpoint of ``tree_size`` (default: the
+    latest), with that signed checkpoint; None until the receipt is sealed."""
+    log = services().log
+    if stored.leaf_index is None:
+        return None
+    note = log.checkpoint(tree_size)
+    if note is None:
+        return None
+    size = int(note.split("\n", 2)[1])
+    if stored.leaf_index >= size:
+        return None
+    hashes = log.inclusion_proof(stored.leaf_index, size)
+    return {"leaf_index": stored.leaf_index, "tree_size": size,
+            "hashes": [base64.b64encode(h).decode() for h in hashes], "checkpoint": note}
+
+
+def _out(stored: Stored, *, token: bool = True, tree_size: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"receipt": stored.body}
+    if token:
+        out["token"] = stored.token
+    out.update(created_at=stored.created_at, url=f"/api/v1/receipts/{stored.receipt_id}",
+               proof=_proof(stored, tree_size))
+    return out
+
+
+@bp.before_app_request
+def _start_sealer() -> None:
+    services().sealer.start()  # once per process, on its first request
 
 
 @bp.post("/v1/receipts")
 def create() -> Response:
-    """Checked, built, signed and stored by the receipt writer (writer.py); this thread waits once."""
+    """Validate, build, sign, store durably, answer: all here, in the request's own thread."""
     wait = current_app.extensions["consent_rate_limit"].retry_after(request.remote_addr or "-")
     if wait is not None:
         raise RateLimited("too many receipts from this client; try again later", retry_after=wait)
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType("send the body as application/json")
-    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
-    status, answer = services().writer.submit(body, request.headers.get("Sec-GPC") == "1")
-    response = Response(answer, status, mimetype="application/json")
-    if status == 503:  # the writer's Unavailable says when, as errors.register does for raised ones
-        response.headers["Retry-After"] = str(json.loads(answer).get("retry_after", 1))
+    svc = services()
+    svc.site.refresh()
+    now = dt.datetime.now(dt.UTC)
+    data = validate(_json_body(), svc.site, now)
+    stamp = int(now.timestamp())
+    receipt = build_receipt(data, now=stamp, sec_gpc=request.headers.get("Sec-GPC") == "1",
+                            settings=current_app.config, categories=svc.site.categories)
+    body_json = canonical(receipt)
+    token = svc.signer.sign({"rid": data["receipt_id"], "sid": data["subject_id"],
+                             "sha": hashlib.sha256(body_json.encode()).hexdigest()})
+    new = NewReceipt(data["receipt_id"], data["subject_id"], stamp, request_digest(data), body_json, token,
+                     svc.signer.newest.kid)
+    try:
+        stored, created = svc.log.insert(new)
+    except Duplicate:
+        raise Conflict("this receipt_id is already stored with different content", field="receipt_id") from None
+    except OperationalError as exc:  # the database is down or busy: the widget retries a 503
+        current_app.logger.error("a receipt could not be stored: %s", exc)
+        raise Unavailable("the receipt could not be stored; try again (receipts are idempotent "
+                          "on receipt_id)", retry_after=1) from None
+    response = jsonify(_out(stored))
+    response.status_code = 201 if created else 200
     return response
 
 
@@ -96,12 +150,21 @@ def _claims(credential: str | None) -> dict[str, Any] | None:
     return verified[0]
 
 
+def _tree_size_arg() -> int | None:
+    value = request.args.get("tree_size")
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise ApiError("'tree_size' must be a whole number", field="tree_size")
+    return int(value)
+
+
 @bp.get("/v1/receipts/<receipt_id>")
 def read(receipt_id: str) -> Response:
     claims = _claims(_credential())
     if claims is not None and claims.get("rid") != receipt_id:
         raise Forbidden("this token is for another receipt")
-    stored = services().log.get(receipt_id) if UUID4.match(receipt_id) else None
+    stored = services().log.get(receipt_id) if UUID4.fullmatch(receipt_id) else None
     if stored is None:
         raise NotFound(f"no receipt {receipt_id}")
     wants_html = request.args.get("format") == "html" or (
@@ -110,7 +173,7 @@ def read(receipt_id: str) -> Response:
     )
     if wants_html:
         return Response(_html(stored, services().log.for_subject(stored.subject_id)), mimetype="text/html")
-    response = jsonify(_out(stored))
+    response = jsonify(_out(stored, tree_size=_tree_size_arg()))
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
     return response
@@ -127,8 +190,7 @@ def verify() -> Response:
         return jsonify({"genuine": False, "stored": False, "unaltered": False, "kid": None})
     payload, kid = verified
     stored = services().log.get(str(payload.get("rid", "")))
-    unaltered = stored is not None and hashlib.sha256(
-        canonical(stored.body).encode()).hexdigest() == payload.get("sha")
+    unaltered = stored is not None and hashlib.sha256(stored.body_json.encode()).hexdigest() == payload.get("sha")
     return jsonify({"genuine": True, "stored": stored is not None, "unaltered": unaltered, "kid": kid,
                     "receipt_id": payload.get("rid"), "subject_id": payload.get("sid")})
 
@@ -138,10 +200,63 @@ def history(subject_id: str) -> Response:
     claims = _claims(_credential())
     if claims is not None and claims.get("sid") != subject_id:
         raise Forbidden("this token is for another subject")
-    if not UUID4.match(subject_id):
+    if not UUID4.fullmatch(subject_id):
         raise NotFound(f"no subject {subject_id}")
     found = services().log.for_subject(subject_id)
     return jsonify({"subject_id": subject_id, "receipts": [_out(s) for s in found]})
+
+
+# -- the log --------------------------------------------------------------------------------
+
+
+def _text(body: str) -> Response:
+    return Response(body, mimetype="text/plain", content_type="text/plain; charset=utf-8")
+
+
+def _b64(hashes: list[bytes]) -> list[str]:
+    return [base64.b64encode(h).decode() for h in hashes]
+
+
+@bp.get("/v1/log/checkpoint")
+def checkpoint() -> Response:
+    """The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)."""
+    note = services().log.checkpoint()
+    if note is None:
+        raise NotFound("nothing is sealed yet: the log has no checkpoint")
+    return _text(note)
+
+
+def _size(name: str, value: str | None) -> int:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise ApiError(f"'{name}' must be a whole number", field=name)
+    return int(value)
+
+
+@bp.get("/v1/log/proof/inclusion")
+def inclusion() -> Response:
+    receipt_id = request.args.get("receipt_id", "")
+    if not UUID4.fullmatch(receipt_id):
+        raise ApiError("'receipt_id' must be a receipt id (a lowercase UUID version 4)", field="receipt_id")
+    size = _size("tree_size", request.args.get("tree_size"))
+    log = services().log
+    stored = log.get(receipt_id)
+    if stored is None or stored.leaf_index is None:
+        raise NotFound(f"no sealed receipt {receipt_id}")
+    if not stored.leaf_index < size <= log.tree_size():
+        raise ApiError(f"receipt {receipt_id} is leaf {stored.leaf_index}: ask for a tree size above it, up to "
+                       f"{log.tree_size()}", field="tree_size")
+    leaf = merkle.leaf_hash(stored.body_json.encode())
+    return jsonify({"leaf_index": stored.leaf_index, "tree_size": size, "leaf_hash": base64.b64encode(leaf).decode(),
+                    "hashes": _b64(log.inclusion_proof(stored.leaf_index, size))})
+
+
+@bp.get("/v1/log/proof/consistency")
+def consistency() -> Response:
+    old, new = _size("from", request.args.get("from")), _size("to", request.args.get("to"))
+    log = services().log
+    if not 0 < old <= new <= log.tree_size():
+        raise ApiError(f"ask for 0 < from <= to <= {log.tree_size()} (the tree's size)", field="from")
+    return jsonify({"from": old, "to": new, "hashes": _b64(log.consistency_proof(old, new))})
 
 
 @bp.get("/v1/openapi.json")

@@ -1,18 +1,24 @@
-"""What the request handlers share: the receipt log, the signer, the site's data and the receipt writer."""
+"""What the request handlers share: the receipt log, the signers, the site's data, the sealer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .checkpoint import LogKey, Verifier
+from .sealer import Sealer
 from .signing import ReceiptSigner
 from .sitedata import SiteData
 from .storage import ReceiptLog
-from .writer import WriterClient
 
 
 @dataclass
 class Services:
-    log: ReceiptLog  # reads; receipts are written by the writer process
+    log: ReceiptLog
     signer: ReceiptSigner
     site: SiteData
-    writer: WriterClient
+    log_keys: list[LogKey]  # oldest first; the newest signs checkpoints
+    sealer: Sealer
+
+    @property
+    def verifiers(self) -> list[Verifier]:
+        return [k.verifier for k in self.log_keys]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from itsdangerous import BadSignature, Signer, URLSafeSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous import BadData, Signer, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from .errors import ConfigError
 
@@ -56,13 +55,13 @@ def new_key(existing: list[Key]) -> Key:
     return Key(f"k{len(existing) + 1}-{secrets.token_hex(3)}", secrets.token_urlsafe(48))
 
 
-def write_keys(path: Path, keys: list[Key]) -> None:
-    tmp = path.with_suffix(".tmp")
-    text = json.dumps([{"kid": k.kid, "secret": k.secret} for k in keys], indent=2) + "\n"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(path)
+def keys_json(keys: list[Key]) -> str:
+    return json.dumps([{"kid": k.kid, "secret": k.secret} for k in keys], indent=2) + "\n"
+
+
+#: A token as this module signs it: base64url payload, a dot, base64url signature. itsdangerous'
+#: compressed form (a leading dot) and anything longer are refused before any decoding.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,1024}\.[A-Za-z0-9_-]{20,100}")
 
 
 class ReceiptSigner:
@@ -73,7 +72,9 @@ class ReceiptSigner:
             raise ConfigError("no signing key")
         self.keys = {k.kid: k for k in keys}
         self.newest = keys[-1]
-        self._signer: Signer = _serializer(self.newest.secret, RECEIPT_SALT).make_signer(RECEIPT_SALT)
+        # Newest first: a token is most likely signed by a recent key.
+        self._signers = [(k.kid, _serializer(k.secret, RECEIPT_SALT).make_signer(RECEIPT_SALT)) for k in keys[::-1]]
+        self._signer: Signer = self._signers[0][1]
 
     def sign(self, payload: dict[str, Any]) -> str:
         """The token ``URLSafeSerializer.dumps`` makes, without trying compression (a receipt's
@@ -82,23 +83,21 @@ class ReceiptSigner:
         return self._signer.sign(base64_encode(body)).decode()
 
     def verify(self, token: str) -> tuple[dict[str, Any], str] | None:
-        """The payload and the id of the key that signed it; None if not genuine."""
+        """The payload and the id of the key that signed it; None if not genuine. The signature
+        is checked first: nothing in a token is decoded before it is known to be genuine."""
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            return None
+        raw = token.encode()
+        # validate() compares in constant time; the exact re-signing also refuses a token that
+        # differs only in base64's spare bits of the signature's last character.
+        kid = next((kid for kid, signer in self._signers
+                    if signer.validate(raw) and signer.sign(raw.rsplit(b".", 1)[0]) == raw), None)
+        if kid is None:
+            return None
         try:
-            unverified = URLSafeSerializer("").loads_unsafe(token)[1]
-        except Exception:
+            payload = json.loads(base64_decode(raw.split(b".", 1)[0]))
+        except (ValueError, BadData):
             return None
-        kid = unverified.get("kid") if isinstance(unverified, dict) else None
-        key = self.keys.get(kid) if isinstance(kid, str) else None
-        if key is None:
+        if not isinstance(payload, dict) or payload.get("kid") != kid:
             return None
-        serializer = _serializer(key.secret, RECEIPT_SALT)
-        try:
-            payload = serializer.loads(token)
-        except BadSignature:
-            return None
-        # base64 leaves spare bits in the signature's last character: a token that differs
-        # there decodes to the same signature. Only the exact token signed is genuine.
-        value = token.rsplit(".", 1)[0].encode()
-        if serializer.make_signer(RECEIPT_SALT).sign(value).decode() != token:
-            return None
-        return (payload, key.kid) if isinstance(payload, dict) else None
+        return payload, kid

@@ -1,30 +1,32 @@
-"""The receipt log: append-only, hash-chained, durable before the API answers.
+"""The consent log in the database: receipts, the Merkle tree over them, its checkpoints.
 
-Each row stores ``hash = SHA-256(prev_hash || body)``, so an edited, deleted or
-reordered row breaks the chain and ``verify`` names it. One writer at a time per
-database appends (SQLite's write lock; PostgreSQL an advisory lock). The API's
-receipt writer (writer.py) hands ``ReceiptLog.write`` every request waiting at once:
-one transaction, one flush to stable storage (SQLite WAL with ``synchronous=FULL``;
-PostgreSQL's default) for the whole batch, and each request is answered only after
-it. ARCHITECTURE.md explains the fast path (one statement per batch).
+A request inserts its receipt in one durable statement (SQLite WAL with
+``synchronous=FULL``; PostgreSQL's default ``synchronous_commit``) and is answered after
+it: no chain head, nothing shared by every receipt. The sealer (``seal``, one at a time)
+later gives unsealed receipts their leaf index, stores the tree's new nodes and a signed
+checkpoint of the new size. Receipts are never updated by the API except to record their
+leaf index; a retention purge deletes receipts but keeps their leaf hashes, so the tree
+and every checkpoint still verify.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import fcntl
 import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
-    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -33,18 +35,20 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    literal,
+    inspect,
     select,
     text,
-    union_all,
+    tuple_,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import PoolProxiedConnection
 
-GENESIS = "0" * 64
-ADVISORY_LOCK = 7_240_531  # any constant: the PostgreSQL lock that serialises appends
-BATCH = 256
+from . import merkle
+from .checkpoint import Checkpoint, LogKey
+from .errors import ConfigError
+
+SEALER_LOCK = 7_240_532  # any constant: the PostgreSQL advisory lock that makes one sealer at a time
+SEAL_BATCH = 20_000  # receipts sealed in one transaction at most
 
 metadata = MetaData()
 receipts = Table(
@@ -54,79 +58,40 @@ receipts = Table(
     Column("subject_id", String(36), nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False, index=True),
     Column("request_sha256", String(64), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the receipt in canonical JSON: the Merkle leaf
     Column("token", Text, nullable=False),
     Column("kid", String(64), nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    Column("leaf_index", BigInteger, nullable=True, unique=True),  # set once, when sealed
 )
-# A chain never forks: two writers that both saw the same head cannot both append after it.
-chain_link = Index("consent_receipts_prev_hash_unique", receipts.c.prev_hash, unique=True)
-anchors = Table(
-    "consent_log_anchors", metadata,
+nodes = Table(
+    "consent_log_nodes", metadata,  # every complete subtree's hash; level 0 are the leaves
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+checkpoints = Table(
+    "consent_log_checkpoints", metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+purges = Table(
+    "consent_log_purges", metadata,  # each a statement signed with the log key
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("last_seq", BigInteger, nullable=False),
-    Column("last_hash", String(64), nullable=False),
-    Column("purged", BigInteger, nullable=False),
-    Column("purged_at", BigInteger, nullable=False),
-    Column("reason", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )
-
-
-# The writer's statements, built once (building a statement costs more than running it).
-_EXISTING = select(receipts).where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
-_HEAD = select(receipts.c.hash).order_by(receipts.c.seq.desc()).limit(1)
-_ANCHOR_HEAD = select(anchors.c.last_hash).order_by(anchors.c.id.desc()).limit(1)
-_INSERT = receipts.insert()
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-
-
-def _append_if_head(n: int) -> Any:
-    """One statement that appends n rows, in order, only if the chain's head is still
-    ``:expected_head``: the lock, the check, the insert and (in autocommit) the durable
-    commit in a single call to the database."""
-    rows = [
-        select(literal(i, Integer).label("idx"),
-               *[bindparam(f"{c}_{i}", type_=receipts.c[c].type).label(c) for c in _COLUMNS])
-        for i in range(n)
-    ]
-    batch = (union_all(*rows) if n > 1 else rows[0]).subquery("batch")
-    head_now = func.coalesce(_HEAD.scalar_subquery(), _ANCHOR_HEAD.scalar_subquery(), literal(GENESIS, String))
-    source = (select(*[batch.c[c] for c in _COLUMNS])
-              .where(head_now == bindparam("expected_head", type_=String))
-              .order_by(batch.c.idx))
-    return receipts.insert().from_select(list(_COLUMNS), source)
-
-
-class _Compiled:
-    """A Core statement compiled once for the engine's dialect, run on the driver's cursor:
-    the writer's hot path then costs the driver's time only (see ARCHITECTURE.md)."""
-
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql: str = compiled.string
-        self.order: tuple[str, ...] | None = compiled.positiontup
-        self.defaults: dict[str, Any] = dict(compiled.params)
-
-    def args(self, values: dict[str, Any] | None = None) -> Any:
-        merged = {**self.defaults, **values} if values else self.defaults
-        return [merged[k] for k in self.order] if self.order is not None else merged
-
-
-_COLUMNS = ("receipt_id", "subject_id", "created_at", "request_sha256", "body", "token", "kid",
-            "prev_hash", "hash")
+_UNSEALED = select(receipts.c.seq, receipts.c.body).where(receipts.c.leaf_index.is_(None))
+_SIZE = select(func.count()).select_from(nodes).where(nodes.c.level == 0)
 
 
 def canonical(data: Any) -> str:
+    """RFC 8785 canonical JSON for receipts (ASCII keys, no floats): sorted keys, no spaces."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: str, body: str) -> str:
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
-
-
 def engine_for(url: str) -> Engine:
-    """An engine configured for durable appends on SQLite or PostgreSQL."""
+    """An engine configured for durable writes on SQLite or PostgreSQL."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
@@ -134,7 +99,7 @@ def engine_for(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi: Any, _record: Any) -> None:
-            dbapi.isolation_level = None  # transactions are begun below, as IMMEDIATE
+            dbapi.isolation_level = None  # transactions are begun below
             cursor = dbapi.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
@@ -147,7 +112,7 @@ def engine_for(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
 
 
 @dataclass(frozen=True)
@@ -156,8 +121,7 @@ class NewReceipt:
     subject_id: str
     created_at: int
     request_sha256: str
-    body: dict[str, Any]
-    body_json: str  # canonical(body), computed once by the caller
+    body_json: str  # canonical(receipt)
     token: str
     kid: str
 
@@ -168,16 +132,20 @@ class Stored:
     subject_id: str
     created_at: int
     request_sha256: str
-    body: dict[str, Any]
+    body_json: str
     token: str
     kid: str
-    hash: str
-    body_json: str = ""  # the canonical text of body, as stored
+    leaf_index: int | None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.body_json)
+        return found
 
     @classmethod
     def from_row(cls, row: Any) -> Stored:
-        return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256,
-                   json.loads(row.body), row.token, row.kid, row.hash, row.body)
+        return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256, row.body, row.token,
+                   row.kid, row.leaf_index)
 
 
 class Duplicate(Exception):
@@ -189,204 +157,210 @@ class Duplicate(Exception):
 
 
 class ReceiptLog:
-    """Appends batches of receipts (one caller at a time per process) and reads them."""
+    """Inserts and reads receipts; seals them into the tree; proves inclusion and consistency."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
-        # The writer's connections: one for checked appends (a
-        # transaction under the database's append lock), one in autocommit for one-statement
-        # appends; both kept open.
-        self._conn: Connection | None = None
-        self._raw: PoolProxiedConnection | None = None
-        self._appends: dict[int, _Compiled] = {}  # the one-statement append of n rows, by n
-        self._lock = _Compiled(_LOCK, engine.dialect)
-        self._known_head: str | None = None  # the head after this writer's last append
-        dbapi_error: type[Exception] = engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
-        self._conflict = (dbapi_error, sa_exc.IntegrityError)
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer at a time. Its busy handler sleeps and polls (1, 2, 5... ms),
+        # which under load gave a p99 over a second; an exclusive file lock around each write
+        # queues the writers of every process and thread of this machine instead.
+        self._lock_path = Path(f"{database}.write-lock") if database and database != ":memory:" else None
+        integrity: type[Exception] = engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
+        self._integrity = (integrity, sa_exc.IntegrityError)
 
     def create_schema(self) -> None:
-        """Create the tables, and the chain's unique index on databases made before it existed."""
+        """Create the tables (safe to run again); refuses a database of the earlier hash-chained log."""
+        receipts_table = inspect(self.engine).has_table("consent_receipts") and inspect(self.engine).get_columns(
+            "consent_receipts")
+        if receipts_table and "leaf_index" not in {c["name"] for c in receipts_table}:
+            raise ConfigError("the database holds a receipt log of an earlier version (a hash chain, without "
+                              "leaf_index): export it ('flask --app consent_api export' of that version) and start "
+                              "this version on a new database")
         metadata.create_all(self.engine)
-        chain_link.create(self.engine, checkfirst=True)
-
-    # -- writing -----------------------------------------------------------------------
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A transaction that holds the database's single append lock, on the log's own
-        connection (kept open between batches; dropped and re-opened after an error)."""
-        if self._conn is None:
-            self._conn = self.engine.connect().execution_options(immediate=True)
-        conn = self._conn
+        """A write transaction (SQLite: under the machine's write lock, begun IMMEDIATE)."""
+        with contextlib.ExitStack() as stack:
+            if self._lock_path is not None:
+                lock = stack.enter_context(self._lock_path.open("a"))  # one open file each: excludes threads too
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            conn = stack.enter_context(self.engine.connect().execution_options(immediate=True))
+            stack.enter_context(conn.begin())
+            yield conn
+
+    # -- the request path ----------------------------------------------------------------
+
+    def insert(self, new: NewReceipt) -> tuple[Stored, bool]:
+        """Store a receipt durably: (stored, True); a retry of a stored one: (stored, False);
+        the same id with other content: Duplicate."""
+        row = {"receipt_id": new.receipt_id, "subject_id": new.subject_id, "created_at": new.created_at,
+               "request_sha256": new.request_sha256, "body": new.body_json, "token": new.token, "kid": new.kid}
         try:
-            with conn.begin():
-                if self.postgres:
-                    conn.execute(_LOCK, {"k": ADVISORY_LOCK})
-                yield conn
-        except self._conflict:
-            raise  # the transaction was rolled back; the connection is fine
-        except Exception:
-            self._conn = None
-            conn.invalidate()
-            conn.close()
-            raise
+            with self._writing() as conn:
+                conn.execute(receipts.insert(), row)
+        except self._integrity:
+            found = self.get(new.receipt_id)
+            if found is None:
+                raise
+            if found.request_sha256 != new.request_sha256:
+                raise Duplicate(found) from None
+            return found, False
+        return Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256, new.body_json,
+                      new.token, new.kid, None), True
 
-    def write(self, news: list[NewReceipt]) -> list[Any]:
-        """Append receipts in order, durably, in one transaction per BATCH; one result each:
-        ``(Stored, is_new)`` or a Duplicate. One caller at a time per process: the API's
-        receipt writer (consent_api/writer.py)."""
-        if len(news) > BATCH:
-            return [r for i in range(0, len(news), BATCH) for r in self.write(news[i:i + BATCH])]
-        # Nearly always every receipt is new and this writer knows the head: one statement
-        # does it. Otherwise (a client's retry, another process appended first, the first
-        # batch) the checked path reads the head and the stored ids under the append lock.
-        if self._known_head is not None and len({r.receipt_id for r in news}) == len(news):
-            appended = self._append_if_head(news, self._known_head)
-            if appended is not None:
-                return appended
-        for attempt in range(5):
-            try:
-                return self._write_checked(news)
-            except self._conflict:
-                # PostgreSQL: another process's one-statement append took the head between
-                # our read and our insert (the unique prev_hash refused the fork); read again.
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _append_if_head(self, news: list[NewReceipt], head: str) -> list[Any] | None:
-        """The one-statement append; None if the head moved or a receipt id is already stored."""
-        values: dict[str, Any] = {"expected_head": head}
-        results = []
-        for i, receipt in enumerate(news):
-            digest = chain_hash(head, receipt.body_json)
-            values.update({
-                f"receipt_id_{i}": receipt.receipt_id, f"subject_id_{i}": receipt.subject_id,
-                f"created_at_{i}": receipt.created_at, f"request_sha256_{i}": receipt.request_sha256,
-                f"body_{i}": receipt.body_json, f"token_{i}": receipt.token, f"kid_{i}": receipt.kid,
-                f"prev_hash_{i}": head, f"hash_{i}": digest,
-            })
-            stored = Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at, receipt.request_sha256,
-                            receipt.body, receipt.token, receipt.kid, digest, receipt.body_json)
-            results.append((stored, True))
-            head = digest
-        statement = self._appends.get(len(news))
-        if statement is None:
-            statement = self._appends[len(news)] = _Compiled(_append_if_head(len(news)), self.engine.dialect)
-        if self._raw is None:
-            self._raw = self.engine.raw_connection()
-        cursor = self._raw.cursor()
-        try:
-            if self.postgres:
-                # The append lock too, so that checked appends of other processes, which read
-                # the head and then insert, are never overtaken (the statement then commits).
-                cursor.execute(self._lock.sql, self._lock.args({"k": ADVISORY_LOCK}))
-            cursor.execute(statement.sql, statement.args(values))
-            appended = cursor.rowcount == len(news)
-            self._raw.commit()  # SQLite: autocommit already (isolation_level None), a no-op
-        except self._conflict:
-            self._raw.rollback()
-            appended = False
-        except Exception:
-            self._raw.invalidate()
-            self._raw = None
-            raise
-        finally:
-            cursor.close()
-        if not appended:
-            self._known_head = None
-            return None
-        self._known_head = head
-        return results
-
-    def _write_checked(self, news: list[NewReceipt]) -> list[Any]:
-        with self._writing() as conn:
-            ids = [r.receipt_id for r in news]
-            existing = {
-                row.receipt_id: Stored.from_row(row)
-                for row in conn.execute(_EXISTING, {"ids": ids})
-            }
-            head = self._head(conn)
-            results: list[Any] = []
-            rows: list[dict[str, Any]] = []
-            for receipt in news:
-                found = existing.get(receipt.receipt_id)
-                if found is not None:
-                    same = found.request_sha256 == receipt.request_sha256
-                    results.append((found, False) if same else Duplicate(found))
-                    continue
-                digest = chain_hash(head, receipt.body_json)
-                rows.append({
-                    "receipt_id": receipt.receipt_id, "subject_id": receipt.subject_id,
-                    "created_at": receipt.created_at, "request_sha256": receipt.request_sha256,
-                    "body": receipt.body_json, "token": receipt.token, "kid": receipt.kid,
-                    "prev_hash": head, "hash": digest,
-                })
-                stored = Stored(receipt.receipt_id, receipt.subject_id, receipt.created_at,
-                                receipt.request_sha256, receipt.body, receipt.token, receipt.kid, digest,
-                                receipt.body_json)
-                existing[receipt.receipt_id] = stored
-                results.append((stored, True))
-                head = digest
-            if rows:
-                conn.execute(_INSERT, rows)  # one statement for the whole batch
-        self._known_head = head  # committed
-        return results
-
-    def _head(self, conn: Connection) -> str:
-        last = conn.execute(_HEAD).scalar()
-        if last is not None:
-            return str(last)
-        anchor = conn.execute(_ANCHOR_HEAD).scalar()
-        return str(anchor) if anchor is not None else GENESIS
-
-    # -- reading -----------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------
 
     def get(self, receipt_id: str) -> Stored | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(receipts).where(receipts.c.receipt_id == receipt_id)).first()
         return Stored.from_row(row) if row is not None else None
 
-    def for_subject(self, subject_id: str) -> list[Stored]:
+    def for_subject(self, subject_id: str, *, after: int = 0, limit: int | None = None) -> list[Stored]:
+        query = (select(receipts).where(receipts.c.subject_id == subject_id, receipts.c.seq > after)
+                 .order_by(receipts.c.seq))
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(receipts).where(receipts.c.subject_id == subject_id)
-                                .order_by(receipts.c.seq))
-            return [Stored.from_row(r) for r in rows]
+            return [Stored.from_row(r) for r in conn.execute(query)]
 
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(receipts)).scalar_one())
 
-    def rows(self, since: int | None = None, until: int | None = None) -> Iterator[Any]:
-        query = select(receipts).order_by(receipts.c.seq)
+    def rows(self, since: int | None = None, until: int | None = None, *, by_leaf: bool = False) -> Iterator[Any]:
+        """Receipts as rows, by insertion (or, sealed ones only, by leaf index)."""
+        query = select(receipts)
+        if by_leaf:
+            query = query.where(receipts.c.leaf_index.is_not(None)).order_by(receipts.c.leaf_index)
+        else:
+            query = query.order_by(receipts.c.seq)
         if since is not None:
             query = query.where(receipts.c.created_at >= since)
         if until is not None:
             query = query.where(receipts.c.created_at < until)
         with self.engine.connect() as conn:
-            yield from conn.execution_options(yield_per=500).execute(query)
+            yield from conn.execution_options(yield_per=1000).execute(query)
 
-    def anchor(self) -> tuple[int, str]:
-        """Where the chain starts: after the last purged row, or at genesis."""
+    def unsealed(self) -> int:
         with self.engine.connect() as conn:
-            row = conn.execute(select(anchors).order_by(anchors.c.id.desc()).limit(1)).first()
-        return (int(row.last_seq), str(row.last_hash)) if row is not None else (0, GENESIS)
+            return int(conn.execute(select(func.count()).select_from(_UNSEALED.subquery())).scalar_one())
 
-    def purge_before(self, cutoff: int, reason: str) -> int:
-        """Delete the oldest receipts created before ``cutoff``, as a prefix of the chain, and
-        record where the remaining chain now starts (so it still verifies)."""
+    # -- the tree ------------------------------------------------------------------------------
+
+    def seal(self, key: LogKey, *, batch: int = SEAL_BATCH) -> str | None:
+        """Give every unsealed receipt (up to ``batch``) its leaf, and sign a checkpoint of the
+        new tree: the checkpoint's note, or None when nothing was sealed or another sealer is
+        at work (PostgreSQL: across every process and machine)."""
         with self._writing() as conn:
-            first_kept = conn.execute(
-                select(func.min(receipts.c.seq)).where(receipts.c.created_at >= cutoff)
-            ).scalar()
-            bound = receipts.c.seq < first_kept if first_kept is not None else receipts.c.seq >= 0
-            last = conn.execute(select(receipts.c.seq, receipts.c.hash).where(bound)
-                                .order_by(receipts.c.seq.desc()).limit(1)).first()
-            if last is None:
-                return 0
-            count = conn.execute(select(func.count()).select_from(receipts).where(bound)).scalar_one()
-            conn.execute(anchors.insert().values(last_seq=last.seq, last_hash=last.hash, purged=count,
-                                                 purged_at=int(time.time()), reason=reason))
-            conn.execute(receipts.delete().where(bound))
-            return int(count)
+            if self.postgres and not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                                  {"k": SEALER_LOCK}).scalar():
+                return None
+            pending = conn.execute(_UNSEALED.order_by(receipts.c.seq).limit(batch)).all()
+            if not pending:
+                return None
+            size = int(conn.execute(_SIZE).scalar_one())
+            # The right edge of the tree: the only stored nodes new leaves combine with.
+            edge = [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+            known = self._fetch(conn, edge)
+            added: list[dict[str, Any]] = []
+            for offset, row in enumerate(pending):
+                for level, index, digest in merkle.append(lambda lv, ix: known[lv, ix], size + offset,
+                                                          merkle.leaf_hash(row.body.encode())):
+                    known[level, index] = digest
+                    added.append({"level": level, "idx": index, "hash": digest})
+            conn.execute(nodes.insert(), added)
+            conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")).values(leaf_index=bindparam("i")),
+                         [{"s": row.seq, "i": size + offset} for offset, row in enumerate(pending)])
+            new_size = size + len(pending)
+            body = Checkpoint(key.name, new_size, merkle.root(lambda lv, ix: known[lv, ix], new_size)).body()
+            note = key.sign_note(body)
+            conn.execute(checkpoints.insert(), {"tree_size": new_size, "note": note, "created_at": int(time.time())})
+        return note
+
+    def tree_size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(_SIZE).scalar_one())
+
+    def checkpoint(self, size: int | None = None) -> str | None:
+        """The signed checkpoint note of that size (default: the latest)."""
+        query = select(checkpoints.c.note)
+        query = (query.where(checkpoints.c.tree_size == size) if size is not None
+                 else query.order_by(checkpoints.c.tree_size.desc()).limit(1))
+        with self.engine.connect() as conn:
+            note = conn.execute(query).scalar()
+        return str(note) if note is not None else None
+
+    def checkpoint_notes(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [str(n) for n in conn.execute(select(checkpoints.c.note).order_by(checkpoints.c.tree_size))
+                    .scalars()]
+
+    def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
+        return self._prove(lambda get: merkle.inclusion_proof(get, leaf_index, size))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return self._prove(lambda get: merkle.consistency_proof(get, old, new))
+
+    def leaf_hashes(self) -> list[bytes]:
+        with self.engine.connect() as conn:
+            return [bytes(h) for h in conn.execute(select(nodes.c.hash).where(nodes.c.level == 0)
+                                                   .order_by(nodes.c.idx)).scalars()]
+
+    def _prove(self, proof: Any) -> list[bytes]:
+        """Run a proof twice: once to learn which stored nodes it reads, once on them, fetched
+        in one query (a proof reads a few dozen nodes; one query each would be as many trips)."""
+        wanted: list[tuple[int, int]] = []
+
+        def record(level: int, index: int) -> bytes:
+            wanted.append((level, index))
+            return b"\x00" * 32
+
+        proof(record)
+        with self.engine.connect() as conn:
+            known = self._fetch(conn, wanted)
+        found: list[bytes] = proof(lambda level, index: known[level, index])
+        return found
+
+    @staticmethod
+    def _fetch(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        if not keys:
+            return {}
+        rows = conn.execute(select(nodes).where(tuple_(nodes.c.level, nodes.c.idx).in_(keys)))
+        found = {(r.level, r.idx): bytes(r.hash) for r in rows}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise LookupError(f"the log's tree is missing node(s) {missing[:5]} (level, index)")
+        return found
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def purge_before(self, cutoff: int, statement: Any) -> tuple[int, str | None]:
+        """Delete sealed receipts created before ``cutoff``; their leaf hashes stay in the tree.
+        ``statement(leaf_ranges)`` signs what was purged; it is stored with the purge."""
+        with self._writing() as conn:
+            where = (receipts.c.created_at < cutoff) & receipts.c.leaf_index.is_not(None)
+            leaves = sorted(int(i) for i in conn.execute(select(receipts.c.leaf_index).where(where)).scalars())
+            if not leaves:
+                return 0, None
+            note = str(statement(ranges(leaves)))
+            conn.execute(purges.insert(), {"note": note, "created_at": int(time.time())})
+            conn.execute(receipts.delete().where(where))
+        return len(leaves), note
+
+    def purge_notes(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [str(n) for n in conn.execute(select(purges.c.note).order_by(purges.c.id)).scalars()]
+
+
+def ranges(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as inclusive ranges: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
+    found: list[tuple[int, int]] = []
+    for i in indices:
+        if found and found[-1][1] == i - 1:
+            found[-1] = (found[-1][0], i)
+        else:
+            found.append((i, i))
+    return found

@@ -19,6 +19,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
+from consent_api.checkpoint import is_purge, split_notes
+
 from . import csp
 from .build import Asset, build_assets
 from .inventory import Inventory, InventoryError, load_inventory
@@ -30,6 +32,7 @@ ASSET_DIR = "assets/consent"
 class ConsentConfig(Config):  # type: ignore[no-untyped-call]
     inventory = c.Type(str, default="cookies/inventory.yml")
     api_url = c.Type(str, default="/api/v1/receipts")
+    log_dir = c.Type(str, default="var/consent-log")  # the consent API's LOG_DIR (LEGAL_CONSENT_LOG_DIR)
 
 
 class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
@@ -116,10 +119,28 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
             f"{ASSET_DIR}/{self.assets[1].hashed_name}": self.assets[1].text,
             ".well-known/gpc.json": json.dumps(self.gpc_statement()) + "\n",
         }
+        generated.update(self.consent_log_files())
         for path, content in generated.items():
             # INCLUDED: MkDocs leaves out dot folders such as .well-known unless told otherwise.
             files.append(File.generated(config, path, content=content, inclusion=InclusionLevel.INCLUDED))
         return files
+
+    def consent_log_files(self) -> dict[str, str]:
+        """The consent log's public keys and its latest checkpoint, published with the site so
+        that anyone can verify a receipt, and so that every build leaves a copy of the log's
+        state that the operator no longer controls (DESIGN.md §5.1). Nothing when the API's
+        log directory is not on this machine."""
+        log_dir = Path(os.environ.get("LEGAL_CONSENT_LOG_DIR") or self.config.log_dir)
+        found: dict[str, str] = {}
+        for name in ("consent-log.pub", "consent-log.json"):
+            if (log_dir / name).is_file():
+                found[f".well-known/{name}"] = (log_dir / name).read_text(encoding="utf-8")
+        checkpoints = log_dir / "checkpoints"
+        if checkpoints.is_file():
+            notes = [n for n in split_notes(checkpoints.read_text(encoding="utf-8")) if not is_purge(n)]
+            if notes:
+                found[".well-known/consent-log-checkpoint"] = notes[-1]
+        return found
 
     def gpc_statement(self) -> dict[str, Any]:
         """``/.well-known/gpc.json`` (W3C GPC): this site honours Global Privacy Control."""

@@ -38,6 +38,9 @@ def _serve(args: argparse.Namespace) -> int:
         site_url = args.site_url or f"http://{args.host}:{args.port}/"
         from .build import build_site
 
+        if not args.no_api:
+            _local_log_keys(site_url)  # before the build, which publishes the log's public keys
+
         build_site(
             config_file=Path(args.config), site_dir=site_dir, docs_dir=None,
             build_date=args.date, preview=args.preview, site_url=site_url,
@@ -52,18 +55,35 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_api(site_dir: Path) -> object:
-    """The consent API with the embedded defaults: SQLite and a local key under var/."""
-    from consent_api import create_app
-
-    settings: dict[str, object] = {"SITE_DIR": str(site_dir)}
+def _local_settings() -> dict[str, object]:
+    """The embedded defaults: SQLite and local keys under var/, unless the environment says otherwise."""
+    settings: dict[str, object] = {}
     if not os.environ.get("CONSENT_ENV"):
         settings["ENV"] = "development"
     if not (os.environ.get("CONSENT_SIGNING_KEYS") or os.environ.get("CONSENT_KEY_FILE")):
         settings["KEY_FILE"] = "var/consent-keys.json"
+    if not (os.environ.get("CONSENT_LOG_KEYS") or os.environ.get("CONSENT_LOG_KEY_FILE")):
+        settings["LOG_KEY_FILE"] = "var/consent-log-keys.json"
     if not (os.environ.get("DATABASE_URL") or os.environ.get("CONSENT_DATABASE_URL")):
         settings["DATABASE_URL"] = "sqlite:///var/consent.sqlite3"
-    return create_app(settings)
+    return settings
+
+
+def _local_log_keys(site_url: str) -> None:
+    """The local log key (made on first use in development) and its public files, for the build."""
+    from consent_api import publish_log_keys
+    from consent_api.config import DEFAULTS, from_environment, load_log_keys, log_origin
+
+    settings = {**DEFAULTS, **from_environment(), **_local_settings()}
+    os.environ.setdefault("LEGAL_CONSENT_LOG_DIR", str(settings["LOG_DIR"]))
+    publish_log_keys(Path(str(settings["LOG_DIR"])), load_log_keys(settings, log_origin(settings, site_url)))
+
+
+def _local_api(site_dir: Path) -> object:
+    """The consent API with the embedded defaults."""
+    from consent_api import create_app
+
+    return create_app({"SITE_DIR": str(site_dir), **_local_settings()})
 
 
 def _today(args: argparse.Namespace) -> dt.date:

@@ -98,6 +98,7 @@ def serve(site_dir: Path, port: int, *extra: str) -> Iterator[Served]:
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
     env.update(CONSENT_ENV="development", CONSENT_KEY_FILE=f"{site_dir}-consent-keys.json",
+               CONSENT_LOG_KEY_FILE=f"{site_dir}-consent-log-keys.json", CONSENT_LOG_DIR=f"{site_dir}-consent-log",
                DATABASE_URL=f"sqlite:///{site_dir}-consent.sqlite3", NO_MKDOCS_2_WARNING="1")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}/"

@@ -20,7 +20,10 @@ from tests.harness import ROOT, Served, free_port, wait_until_up
 PG_URL = os.environ.get("CONSENT_TEST_POSTGRES_URL", "postgresql://consent:consent@127.0.0.1:5432/consent_test")
 KEY1 = {"kid": "k1", "secret": "first-test-secret-0123456789abcdefghijklmnop"}
 KEY2 = {"kid": "k2", "secret": "second-test-secret-0123456789abcdefghijklmno"}
-OPERATOR = "operator-test-token"
+OPERATOR = "operator-test-token-0123456789abcdefghij"
+LOG_ORIGIN = "legal.test/consent-log"
+LOG_KEY = {"name": LOG_ORIGIN, "seed": "bG9nLWtleS1zZWVkLWZvci10aGUtdGVzdHMtMDAwMDA=",
+           "created": "2026-01-01T00:00:00Z"}
 
 
 def postgres_available() -> bool:
@@ -120,6 +123,7 @@ def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: st
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
     env.update({
         "DATABASE_URL": db_url, "CONSENT_SITE_DIR": str(site_dir), "CONSENT_SIGNING_KEYS": json.dumps(keys),
+        "CONSENT_LOG_KEYS": json.dumps([LOG_KEY]), "CONSENT_LOG_ORIGIN": LOG_ORIGIN,
         "CONSENT_OPERATOR_TOKEN": OPERATOR, "CONSENT_RATELIMIT": "100000/minute",
         "CONSENT_THREADS": "8",
     })
@@ -129,7 +133,7 @@ def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: st
 
 def start(env: dict[str, str], tmp: Path, port: int | None = None) -> Api:
     port = port or free_port()
-    env = dict(env, CONSENT_BIND=f"127.0.0.1:{port}")
+    env = {"CONSENT_LOG_DIR": str(tmp / "consent-log"), **env, "CONSENT_BIND": f"127.0.0.1:{port}"}
     api = Api(f"http://127.0.0.1:{port}/", env)
     init = api.flask("init-db")
     assert init.returncode == 0, init.stderr

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
 import json
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 
+from consent_api import merkle
+from consent_api.checkpoint import LogKey
 from tests.api.conftest import KEY1, KEY2, Api, api_env, database, request_body, start
-from tests.harness import ROOT, Served
+from tests.harness import BUILD_DATE, ROOT, Served, cli
 
 
 def _engine(api: Api):  # type: ignore[no-untyped-def]
@@ -21,6 +26,14 @@ def _engine(api: Api):  # type: ignore[no-untyped-def]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(url)
+
+
+def _unsealed(api: Api) -> int:
+    engine = _engine(api)
+    with engine.connect() as conn:
+        count = int(conn.execute(text("SELECT count(*) FROM consent_receipts WHERE leaf_index IS NULL")).scalar_one())
+    engine.dispose()
+    return count
 
 
 def post_many(api: Api, count: int) -> list[dict[str, object]]:
@@ -54,51 +67,132 @@ def test_key_rotation_keeps_old_receipts_verifiable(backend: str, site: Served, 
         dropped.stop()
 
 
-def _tampered(api: Api, statement: str) -> str:
-    post_many(api, 4)
-    assert api.flask("verify").returncode == 0
+@pytest.fixture
+def quiet(backend: str, site: Served, tmp_path: Path) -> Iterator[Api]:
+    """An API whose log is sealed only by the operator's ``seal``: the witness's checkpoints are
+    then exactly the ones the test made."""
+    api = start(api_env(database(backend, tmp_path), site.site_dir, [KEY1], CONSENT_SEAL_INTERVAL="0"), tmp_path)
+    yield api
+    api.stop()
+
+
+def seal_and_witness(api: Api, tmp: Path, count: int) -> Path:
+    """Post ``count`` receipts, seal them, and keep a copy of the checkpoints file off the
+    'machine' (as a witness would), before any attack."""
+    post_many(api, count)
+    sealed = api.flask("seal")
+    assert sealed.returncode == 0, sealed.stderr
+    witness = tmp / "witness-checkpoints"
+    shutil.copy(Path(api.env["CONSENT_LOG_DIR"]) / "checkpoints", witness)
+    verify = api.flask("verify", "--checkpoint", str(witness))
+    assert verify.returncode == 0, verify.stderr  # the untouched log passes
+    return witness
+
+
+def recompute_tree(conn: Any) -> None:
+    """What an insider with write access but no keys does after changing receipts: recompute
+    every leaf and node hash from the receipts as they now are (and drop the stored checkpoints,
+    which cannot be re-signed)."""
+    bodies = conn.execute(text("SELECT body FROM consent_receipts WHERE leaf_index IS NOT NULL "
+                               "ORDER BY leaf_index")).scalars().all()
+    tree = merkle.Levels([merkle.leaf_hash(b.encode()) for b in bodies])
+    conn.execute(text("DELETE FROM consent_log_nodes"))
+    conn.execute(text("DELETE FROM consent_log_checkpoints"))
+    conn.execute(text("INSERT INTO consent_log_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                 [{"l": level, "i": i, "h": h} for level, row in enumerate(tree.levels) for i, h in enumerate(row)])
+
+
+def attacked(api: Api, witness: Path, *statements: str, recompute: bool = True) -> str:
     engine = _engine(api)
     with engine.begin() as conn:
-        conn.exec_driver_sql(statement)
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+        if recompute:
+            recompute_tree(conn)
     engine.dispose()
-    result = api.flask("verify")
-    assert result.returncode == 1
+    result = api.flask("verify", "--checkpoint", str(witness))
+    assert result.returncode == 1, result.stdout
     return result.stderr
 
 
-def test_an_edited_row_is_named_by_verify(api: Api) -> None:
-    report = _tampered(api, "UPDATE consent_receipts SET body = replace(body, '\"analytics\":false', "
-                            "'\"analytics\":true') WHERE seq = 2")
-    assert "entry seq=2 receipt" in report and "does not match its hash (the row was edited)" in report
+def receipt_at(api: Api, leaf: int) -> str:
+    engine = _engine(api)
+    with engine.connect() as conn:
+        found = str(conn.execute(text(f"SELECT receipt_id FROM consent_receipts WHERE leaf_index = {leaf}")).scalar())
+    engine.dispose()
+    return found
 
 
-def test_a_deleted_row_is_named_by_verify(api: Api) -> None:
-    report = _tampered(api, "DELETE FROM consent_receipts WHERE seq = 2")
-    assert "entry seq=3 receipt" in report and "chain broken before it" in report
+def test_an_edited_receipt_fails_verify_even_with_every_hash_recomputed(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 8)
+    edited = receipt_at(quiet, 2)
+    report = attacked(quiet, witness, "UPDATE consent_receipts SET body = replace(body, '\"analytics\":false', "
+                                    "'\"analytics\":true') WHERE leaf_index = 2")
+    assert f"leaf 2 (receipt {edited}): its token was issued for other content" in report
+    assert "the log's first 8 leaves do not match it" in report
 
 
-def test_reordered_rows_are_named_by_verify(api: Api) -> None:
-    report = _tampered(api, "UPDATE consent_receipts SET seq = CASE seq WHEN 2 THEN 1002 WHEN 3 THEN 2 END "
-                            "WHERE seq IN (2, 3)")
-    assert "chain broken before it" in report and "entry seq=2 receipt" in report
+def test_a_deleted_receipt_fails_verify_even_with_the_tree_rebuilt(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 8)
+    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index = 2",
+                      "UPDATE consent_receipts SET leaf_index = leaf_index + 100 WHERE leaf_index > 2",
+                      "UPDATE consent_receipts SET leaf_index = leaf_index - 101 WHERE leaf_index > 100")
+    assert "checkpoint of size 8: the log has only 7 leaves: leaves 7..7 are missing" in report
 
 
-def test_purge_removes_old_receipts_and_the_rest_still_verifies(api: Api) -> None:
+def test_two_swapped_receipts_fail_verify(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 8)
+    report = attacked(quiet, witness, "UPDATE consent_receipts SET leaf_index = 100 WHERE leaf_index = 1",
+                      "UPDATE consent_receipts SET leaf_index = 1 WHERE leaf_index = 3",
+                      "UPDATE consent_receipts SET leaf_index = 3 WHERE leaf_index = 100")
+    assert "the log's first 8 leaves do not match it: a receipt among leaves 0..7" in report
+
+
+def test_the_last_three_receipts_dropped_fail_verify_naming_the_missing_range(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 8)
+    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index >= 5")
+    assert "leaves 5..7 are missing (the log was truncated)" in report
+
+
+def test_an_inserted_receipt_fails_verify(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 8)
+    copy = ("INSERT INTO consent_receipts (receipt_id, subject_id, created_at, request_sha256, body, token, kid, "
+            "leaf_index) SELECT '00000000-0000-4000-8000-000000000000', subject_id, created_at, request_sha256, "
+            "body, token, kid, 8 FROM consent_receipts WHERE leaf_index = 7")
+    report = attacked(quiet, witness, copy)
+    assert ("leaf 8 (receipt 00000000-0000-4000-8000-000000000000): its token was issued for other content"
+            in report)
+
+
+def test_a_forged_purge_fails_verify(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 8)
+    forged = ("INSERT INTO consent_log_purges (note, created_at) VALUES ('legal.test/consent-log\npurge\n2-2\n"
+              "retention\n\n\u2014 legal.test/consent-log AAAAAA==\n', 0)")
+    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index = 2", forged, recompute=False)
+    assert "purge record 1 in the database:" in report
+    assert "leaf 2: no receipt, and no signed purge statement covers it (a receipt was deleted)" in report
+
+
+def test_purge_keeps_the_leaf_hashes_and_the_log_still_verifies(api: Api, tmp_path: Path) -> None:
     post_many(api, 3)
+    assert api.flask("seal").returncode == 0
     engine = _engine(api)
     with engine.begin() as conn:  # pretend the first two are two years old
-        conn.execute(text("UPDATE consent_receipts SET created_at = created_at - 63072000 WHERE seq <= 2"))
+        conn.execute(text("UPDATE consent_receipts SET created_at = created_at - 63072000 WHERE leaf_index <= 1"))
     engine.dispose()
-    # (the chain hashes the receipt body, not created_at, so the log still verifies)
+    witness = tmp_path / "witness"
+    shutil.copy(Path(api.env["CONSENT_LOG_DIR"]) / "checkpoints", witness)
     result = api.flask("purge", "--before", time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400 * 365)),
                        "--reason", "retention: 12 months", "--yes")
     assert result.returncode == 0, result.stderr
     assert "purged 2 receipts" in result.stdout
     assert "purged 2 receipts" in result.stderr  # the logged, explicit action
     post_many(api, 1)
-    verify = api.flask("verify")
+    assert api.flask("seal").returncode == 0
+    verify = api.flask("verify", "--checkpoint", str(witness),
+                       "--checkpoint", str(Path(api.env["CONSENT_LOG_DIR"]) / "checkpoints"))
     assert verify.returncode == 0, verify.stderr
-    assert "2 receipts checked: the log verifies" in verify.stdout
+    assert "4 leaves (2 receipts, 2 purged), 0 receipts not sealed yet" in verify.stdout
 
 
 def test_export_writes_jsonl_and_csv_for_a_time_range(api: Api) -> None:
@@ -117,7 +211,7 @@ def test_export_writes_jsonl_and_csv_for_a_time_range(api: Api) -> None:
 
 def test_two_api_processes_writing_at_once_leave_a_log_that_verifies(site: Served, tmp_path: Path) -> None:
     db = database("postgres", tmp_path)
-    env = api_env(db, site.site_dir, [KEY1])
+    env = api_env(db, site.site_dir, [KEY1], CONSENT_LOG_DIR=str(tmp_path / "consent-log"))
     first, second = start(env, tmp_path), start(env, tmp_path)
     created: list[int] = []
     try:
@@ -132,9 +226,11 @@ def test_two_api_processes_writing_at_once_leave_a_log_that_verifies(site: Serve
         for t in threads:
             t.join()
         assert created.count(201) == 160
-        result = first.flask("verify")
+        for api in (first, second):
+            assert api.flask("seal").returncode == 0
+        result = first.flask("verify", "--checkpoint", str(Path(env["CONSENT_LOG_DIR"]) / "checkpoints"))
         assert result.returncode == 0, result.stderr
-        assert "160 receipts checked: the log verifies" in result.stdout
+        assert "160 leaves (160 receipts, 0 purged), 0 receipts not sealed yet" in result.stdout
     finally:
         first.stop()
         second.stop()
@@ -142,7 +238,7 @@ def test_two_api_processes_writing_at_once_leave_a_log_that_verifies(site: Serve
 
 def test_every_acknowledged_receipt_survives_a_sigkill(backend: str, site: Served, tmp_path: Path) -> None:
     db = database(backend, tmp_path)
-    env = api_env(db, site.site_dir, [KEY1])
+    env = api_env(db, site.site_dir, [KEY1], CONSENT_LOG_DIR=str(tmp_path / "consent-log"))
     api = start(env, tmp_path)
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -173,7 +269,11 @@ def test_every_acknowledged_receipt_survives_a_sigkill(backend: str, site: Serve
             stored = {r[0] for r in conn.execute(text("SELECT receipt_id FROM consent_receipts"))}
         engine.dispose()
         assert set(acknowledged) <= stored
-        verify = restarted.flask("verify")
+        deadline = time.monotonic() + 30  # the restarted API's sealer seals what the killed one had not
+        while restarted.flask("seal").returncode == 0 and _unsealed(restarted) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _unsealed(restarted) == 0
+        verify = restarted.flask("verify", "--checkpoint", str(Path(env["CONSENT_LOG_DIR"]) / "checkpoints"))
         assert verify.returncode == 0, verify.stderr
     finally:
         restarted.stop()
@@ -203,23 +303,76 @@ def test_the_first_signing_key_is_created_by_the_operator_and_the_api_then_start
         api.stop()
 
 
-def test_processes_taking_turns_keep_one_chain(backend: str, site: Served, tmp_path: Path) -> None:
-    """Each process remembers the head it last wrote; when another process appended since,
-    its one-statement append must notice, not fork the chain."""
-    db = database(backend, tmp_path)
-    first = start(api_env(db, site.site_dir, [KEY1]), tmp_path)
-    second = start(api_env(db, site.site_dir, [KEY1]), tmp_path)
+def test_a_malformed_request_in_a_burst_of_good_ones_affects_none_of_them(api: Api) -> None:
+    bad = [b"{not json", json.dumps(request_body(receipt_id="not-a-uuid")).encode(),
+           json.dumps(request_body(choices={"necessary": False, "analytics": False, "advertising": False})).encode()]
+    answers: dict[str, int] = {}
+    bad_answers: list[int] = []
+
+    def good(count: int) -> None:
+        for _ in range(count):
+            body = request_body()
+            answers[body["receipt_id"]] = api.call("POST", "api/v1/receipts", body)[0]
+
+    threads = [threading.Thread(target=good, args=(25,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for raw in bad * 3:
+        bad_answers.append(api.call("POST", "api/v1/receipts", raw=raw)[0])
+    for t in threads:
+        t.join()
+    assert sorted(set(answers.values())) == [201] and len(answers) == 150
+    assert bad_answers == [400, 422, 422] * 3
+    engine = _engine(api)
+    with engine.connect() as conn:
+        stored = set(conn.execute(text("SELECT receipt_id FROM consent_receipts")).scalars())
+    engine.dispose()
+    assert stored == set(answers)
+
+
+def test_a_visitor_proves_a_downloaded_receipt_with_nothing_but_the_sites_published_key(
+        site: Served, tmp_path: Path) -> None:
+    env = api_env(database("sqlite", tmp_path), site.site_dir, [KEY1], CONSENT_LOG_DIR=str(tmp_path / "log"))
+    api = start(env, tmp_path)
     try:
-        for turn in range(12):
-            post_many(first if turn % 2 == 0 else second, 2)
-        report = first.flask("verify")
-        assert report.returncode == 0, report.stdout + report.stderr
-        engine = _engine(first)
-        with engine.connect() as conn:
-            links = conn.execute(text("SELECT prev_hash, hash FROM consent_receipts ORDER BY seq")).all()
-        engine.dispose()
-        assert len(links) == 24
-        assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(links))
+        post_many(api, 3)
+        body = request_body()
+        status, _, created = api.call("POST", "api/v1/receipts", body)
+        assert status == 201 and created["proof"] is None  # stored now, sealed within a second
+        auth = {"Authorization": f"Bearer {created['token']}"}
+        deadline = time.monotonic() + 10
+        download: dict[str, Any] = {}
+        while not download.get("proof") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            download = api.call("GET", f"api/v1/receipts/{body['receipt_id']}?format=json&download=1",
+                                headers=auth)[2]
+        assert download["proof"]["tree_size"] == 4
     finally:
-        first.stop()
-        second.stop()
+        api.stop()
+    published = tmp_path / "published-site"
+    cli("build", "--site-dir", str(published), "--date", BUILD_DATE, "--site-url", site.base_url,
+        env_extra={"LEGAL_CONSENT_LOG_DIR": str(tmp_path / "log")})
+    key = published / ".well-known" / "consent-log.pub"
+    assert key.read_text() == (tmp_path / "log" / "consent-log.pub").read_text()
+    assert json.loads((published / ".well-known" / "consent-log.json").read_text())["keys"][0]["verifier"] == \
+        key.read_text().strip()
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(json.dumps(download))
+    consent_verify = str(Path(sys.executable).parent / "consent-verify")
+
+    def check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([consent_verify, str(path), *extra], capture_output=True, text=True, timeout=60)
+
+    proven = check(receipt, "--key", str(key))
+    assert proven.returncode == 0, proven.stderr
+    assert f"receipt {body['receipt_id']} is leaf 3 of the log legal.test/consent-log" in proven.stdout
+    checkpoint = published / ".well-known" / "consent-log-checkpoint"
+    assert check(receipt, "--checkpoint", str(checkpoint), "--key", str(key)).returncode == 0
+    altered = tmp_path / "altered.json"
+    altered.write_text(json.dumps(download).replace('"analytics": false', '"analytics": true'))
+    refused = check(altered, "--key", str(key))
+    assert refused.returncode == 1 and "is NOT leaf 3" in refused.stderr
+    other_key = tmp_path / "other.pub"
+    other_key.write_text(LogKey("legal.test/consent-log", bytes(32), "2026-01-01T00:00:00Z").verifier.text())
+    forged = check(receipt, "--key", str(other_key))
+    assert forged.returncode == 1 and "no signature by a known log key" in forged.stderr
