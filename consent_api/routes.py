@@ -266,7 +266,7 @@ def openapi() -> Response:
 
 @bp.get("/healthz")
 def health() -> Response:
-    services().log.count()
+    services().log.ping()
     return jsonify({"status": "ok"})
 
 
@@ -292,6 +292,13 @@ def _html(stored: Stored, history: list[Stored]) -> str:
         for s in history
     )
     token = escape(stored.token, quote=True)
+    key_url = escape(services().site.site_url.rstrip("/") + "/.well-known/consent-log.pub", quote=True)
+    proof_note = (f'it carries the proof that this receipt is leaf {stored.leaf_index} of our consent log. Anyone '
+                  f'can check that proof, with no access to our systems, using the log\'s public key '
+                  f'(<a href="{key_url}">consent-log.pub</a>) and the <code>consent-verify</code> command.'
+                  if stored.leaf_index is not None else
+                  "it will carry the proof that this receipt is in our consent log within seconds; reload this "
+                  "page to get it.")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Your consent receipt</title></head>
 <body><main><h1>Your consent receipt</h1>
@@ -301,7 +308,8 @@ def _html(stored: Stored, history: list[Stored]) -> str:
 version {escape(body['policy']['version'])}</a></p>
 <table><caption>Your choices</caption><tbody>{rows}</tbody></table>
 <p>Global Privacy Control: {'on' if body['gpc'] else 'off'}</p>
-<p><a href="?token={token}&amp;format=json&amp;download=1" download>Download this receipt (JSON)</a></p>
+<p><a href="?token={token}&amp;format=json&amp;download=1" download>Download this receipt (JSON)</a>:
+{proof_note}</p>
 <h2>Your choices over time</h2>
 <table id="history"><caption>Every receipt stored for your subject ID, oldest first</caption>
 <thead><tr><th scope="col">Recorded</th><th scope="col">How</th><th scope="col">Policy version</th>{head}

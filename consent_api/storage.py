@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection
 from . import merkle
 from .checkpoint import Checkpoint, LogKey
 from .errors import ConfigError
+from .groupcommit import GroupCommit
 
 SEALER_LOCK = 7_240_532  # any constant: the PostgreSQL advisory lock that makes one sealer at a time
 SEAL_BATCH = 20_000  # receipts sealed in one transaction at most
@@ -81,8 +82,10 @@ purges = Table(
     Column("note", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+_EXISTING = select(receipts).where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
+_INSERT = receipts.insert()
 _UNSEALED = select(receipts.c.seq, receipts.c.body).where(receipts.c.leaf_index.is_(None))
-_SIZE = select(func.count()).select_from(nodes).where(nodes.c.level == 0)
+_SIZE = select(func.coalesce(func.max(checkpoints.c.tree_size), 0))  # every seal signs a checkpoint
 
 
 def canonical(data: Any) -> str:
@@ -169,6 +172,8 @@ class ReceiptLog:
         self._lock_path = Path(f"{database}.write-lock") if database and database != ":memory:" else None
         integrity: type[Exception] = engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
         self._integrity = (integrity, sa_exc.IntegrityError)
+        self._group: GroupCommit[NewReceipt, tuple[Stored, bool] | Duplicate] | None = (
+            None if self.postgres else GroupCommit(lambda batch: self._store(batch, locked=True), self._machine_lock))
 
     def create_schema(self) -> None:
         """Create the tables (safe to run again); refuses a database of the earlier hash-chained log."""
@@ -181,12 +186,21 @@ class ReceiptLog:
         metadata.create_all(self.engine)
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: under the machine's write lock, begun IMMEDIATE)."""
+    def _machine_lock(self) -> Iterator[None]:
+        """SQLite: the exclusive file lock every writer of this machine takes (nothing on PostgreSQL)."""
+        if self._lock_path is None:
+            yield
+            return
+        with self._lock_path.open("a") as lock:  # one open file each: excludes threads too
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    @contextmanager
+    def _writing(self, *, locked: bool = False) -> Iterator[Connection]:
+        """A write transaction (SQLite: begun IMMEDIATE, under the machine lock unless ``locked``)."""
         with contextlib.ExitStack() as stack:
-            if self._lock_path is not None:
-                lock = stack.enter_context(self._lock_path.open("a"))  # one open file each: excludes threads too
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            if not locked:
+                stack.enter_context(self._machine_lock())
             conn = stack.enter_context(self.engine.connect().execution_options(immediate=True))
             stack.enter_context(conn.begin())
             yield conn
@@ -195,21 +209,39 @@ class ReceiptLog:
 
     def insert(self, new: NewReceipt) -> tuple[Stored, bool]:
         """Store a receipt durably: (stored, True); a retry of a stored one: (stored, False);
-        the same id with other content: Duplicate."""
-        row = {"receipt_id": new.receipt_id, "subject_id": new.subject_id, "created_at": new.created_at,
-               "request_sha256": new.request_sha256, "body": new.body_json, "token": new.token, "kid": new.kid}
-        try:
-            with self._writing() as conn:
-                conn.execute(receipts.insert(), row)
-        except self._integrity:
-            found = self.get(new.receipt_id)
-            if found is None:
-                raise
-            if found.request_sha256 != new.request_sha256:
-                raise Duplicate(found) from None
-            return found, False
-        return Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256, new.body_json,
-                      new.token, new.kid, None), True
+        the same id with other content: Duplicate. On SQLite, concurrent receipts share one
+        commit (groupcommit.py); on PostgreSQL each request commits its own."""
+        if self._group is not None:
+            result = self._group.submit(new)
+        else:
+            try:
+                [result] = self._store([new])
+            except self._integrity:  # a concurrent retry of the same receipt stored it first
+                [result] = self._store([new])
+        if isinstance(result, Duplicate):
+            raise result
+        return result
+
+    def _store(self, batch: list[NewReceipt], *, locked: bool = False) -> list[tuple[Stored, bool] | Duplicate]:
+        """Insert the receipts not stored yet, in one durable transaction; one result each."""
+        with self._writing(locked=locked) as conn:
+            stored = {row.receipt_id: Stored.from_row(row)
+                      for row in conn.execute(_EXISTING, {"ids": list({n.receipt_id for n in batch})})}
+            rows, results = [], []
+            for new in batch:
+                found = stored.get(new.receipt_id)
+                if found is not None:
+                    results.append((found, False) if found.request_sha256 == new.request_sha256 else Duplicate(found))
+                    continue
+                rows.append({"receipt_id": new.receipt_id, "subject_id": new.subject_id,
+                             "created_at": new.created_at, "request_sha256": new.request_sha256,
+                             "body": new.body_json, "token": new.token, "kid": new.kid})
+                stored[new.receipt_id] = Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256,
+                                                new.body_json, new.token, new.kid, None)
+                results.append((stored[new.receipt_id], True))
+            if rows:
+                conn.execute(_INSERT, rows)
+        return results
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -225,6 +257,11 @@ class ReceiptLog:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [Stored.from_row(r) for r in conn.execute(query)]
+
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -254,6 +291,9 @@ class ReceiptLog:
         """Give every unsealed receipt (up to ``batch``) its leaf, and sign a checkpoint of the
         new tree: the checkpoint's note, or None when nothing was sealed or another sealer is
         at work (PostgreSQL: across every process and machine)."""
+        with self.engine.connect() as conn:  # most turns find nothing: no write lock for those
+            if conn.execute(_UNSEALED.limit(1)).first() is None:
+                return None
         with self._writing() as conn:
             if self.postgres and not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
                                                   {"k": SEALER_LOCK}).scalar():

@@ -7,12 +7,17 @@
 #   LEGAL_SITE_URL=https://legal.example.com/ deploy/rebuild.sh /srv/imarouter-legal
 #
 # Also read: LEGAL_CONSENT_API_URL (when the API has its own host), LEGAL_BUILD_DATE
-# (default: today), IMAROUTER_LEGAL (default: .venv/bin/imarouter-legal of this checkout).
+# (default: today), IMAROUTER_LEGAL (default: .venv/bin/imarouter-legal of this checkout),
+# LEGAL_CONSENT_LOG_DIR or CONSENT_LOG_DIR (the consent log's public keys and checkpoints,
+# published with the site: default var/consent-log of this checkout).
 set -euo pipefail
 target=${1:?usage: deploy/rebuild.sh TARGET_DIR}
 : "${LEGAL_SITE_URL:?set LEGAL_SITE_URL to the public URL of the site}"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${IMAROUTER_LEGAL:-$repo/.venv/bin/imarouter-legal}
+if [ -z "${LEGAL_CONSENT_LOG_DIR:-}" ] && [ -n "${CONSENT_LOG_DIR:-}" ]; then
+  export LEGAL_CONSENT_LOG_DIR=$CONSENT_LOG_DIR
+fi
 target=$(mkdir -p "$target/builds" && cd "$target" && pwd)
 stamp=$(date -u +%Y%m%dT%H%M%S.%NZ)
 (cd "$repo" && "$bin" build --site-dir "$target/builds/$stamp")

@@ -5,7 +5,8 @@
 #   postgresql  - the consent API's tests run on PostgreSQL as well as SQLite: a running
 #                 cluster with a role 'consent' (password 'consent') and a database 'consent_test';
 #   nginx       - the production test serves the site through deploy/nginx (started by the
-#                 test itself on loopback; the package's own service is left as Debian sets it).
+#                 test itself on loopback; the package's own service is left as Debian sets it);
+#   wrk         - the load generator of bench/bench_api.py, whose smoke run is in the suite.
 set -euo pipefail
 
 sudo=""
@@ -20,6 +21,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The date the real site is built as of in tests: reproducible, whatever today is.
@@ -120,3 +121,15 @@ def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+def wait_for(page: Any, expression: str, arg: Any = None, timeout: float = 10) -> None:
+    """Wait until a JavaScript expression (or a one-argument function, given ``arg``) is true in
+    the page. Playwright's own wait_for_function evaluates its predicate with eval() while it
+    polls, which the site's Content-Security-Policy refuses ('unsafe-eval'): it failed whenever
+    the condition was not already true at the first look. page.evaluate is not eval()."""
+    deadline = time.monotonic() + timeout
+    while not (page.evaluate(expression, arg) if arg is not None else page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {expression}")
+        time.sleep(0.05)

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api.conftest import KEY1, api_env, database, start
-from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, wait_until_up
+from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, wait_for, wait_until_up
 from tests.widget.conftest import STAND_IN_TAG
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -80,7 +80,8 @@ class Visitor:
     def wait_until_stored(self) -> dict[str, Any]:
         """Wait until the API acknowledged the current choice; its receipt id and token."""
         rid = self.choice()["rid"]
-        self.page.wait_for_function(
+        wait_for(
+            self.page,
             """(rid) => { const r = JSON.parse(localStorage.getItem('imr_consent_receipt') || 'null');
                 const q = JSON.parse(localStorage.getItem('imr_consent_queue') || '[]');
                 return r && r.id === rid && q.length === 0; }""",

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import BANNER, Product, Visitor
-from tests.harness import BUILD_DATE, ROOT, build, free_port, serve
+from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +68,7 @@ def test_journey_2_settings_from_the_footer_elsewhere_grant_analytics_and_extend
     first = reject_all_on_the_privacy_policy(visitor)
     accept_analytics_from_the_footer_on_another_page(visitor)
 
-    visitor.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visitor.page, "window.__analyticsRuns === 1")
     assert len(visitor.analytics_requests) == 1
     visitor.wait_until_stored()
     history = visitor.history()
@@ -125,7 +125,7 @@ def test_journey_3_a_material_new_version_asks_the_returning_visitor_again(
     visitor = visitor_for(product)
     visitor.open("privacy/")
     visitor.banner("Accept all")
-    visitor.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visitor.page, "window.__analyticsRuns === 1")
     visitor.wait_until_stored()
 
     rebuild(NEXT)  # legal merged the version; the daily rebuild on its effective date
@@ -146,7 +146,7 @@ def test_journey_3_a_material_new_version_asks_the_returning_visitor_again(
     assert visitor.analytics_requests == [] and visitor.analytics_ran() == 0
 
     visitor.banner("Accept all")
-    visitor.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visitor.page, "window.__analyticsRuns === 1")
     visitor.wait_until_stored()
     before, after = visitor.history()
     assert before["policyUrl"] == product.url(f"privacy/{CURRENT}/")  # still the version agreed to then
@@ -168,10 +168,10 @@ def test_journey_4_a_choice_made_while_the_api_is_down_applies_at_once_and_is_st
         visitor.open("privacy/")
         visitor.banner("Accept all")
         expect(visitor.page.locator(BANNER)).to_be_hidden()
-        visitor.page.wait_for_function("window.__analyticsRuns === 1")  # applied at once
+        wait_for(visitor.page, "window.__analyticsRuns === 1")  # applied at once
         rid = visitor.choice()["rid"]
         visitor.open("cookies/")  # another page view: retried, still failing, still queued once
-        visitor.page.wait_for_function("window.__analyticsRuns === 1")
+        wait_for(visitor.page, "window.__analyticsRuns === 1")
         visitor.page.wait_for_load_state("networkidle")
         assert visitor.queued() == [rid]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.harness import Served
+from tests.harness import Served, wait_for
 from tests.widget.conftest import Visit, route_analytics
 
 pytestmark = pytest.mark.browser
@@ -49,18 +49,18 @@ def test_reject_is_one_click_on_first_layer_and_keeps_analytics_off(visit: Visit
 def test_accept_loads_analytics_and_it_runs(visit: Visit) -> None:
     visit.goto("privacy/")
     click_banner(visit, "Accept all")
-    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
     assert len(visit.analytics_requests) == 1
     assert {"_ga", "_ga_TEST123"} <= set(visit.cookies())
     visit.goto("privacy/history/")
-    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
     expect(visit.page.locator(BANNER)).to_be_hidden()
 
 
 def test_withdrawal_removes_analytics_cookies_and_stops_it_on_later_pages(visit: Visit) -> None:
     visit.goto("privacy/")
     click_banner(visit, "Accept all")
-    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
     visit.page.locator(".md-footer").get_by_role("button", name="Cookie settings").click()
     dialog = visit.page.locator(DIALOG)
     dialog.get_by_role("switch", name="Analytics").uncheck()
@@ -180,10 +180,10 @@ def test_gpc_refuses_sale_and_sharing_without_asking(api_up: Visit) -> None:
     visit.page.locator(DIALOG).get_by_role("button", name="Accept all").click()
     choice = visit.choice()
     assert choice is not None and choice["c"] == {"necessary": True, "analytics": True, "advertising": False}
-    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
     update = [e for e in visit.data_layer() if e[:2] == ["consent", "update"]][-1][2]
     assert update["analytics_storage"] == "granted" and update["ad_storage"] == "denied"
-    visit.page.wait_for_function("localStorage.getItem('imr_consent_receipt') !== null")
+    wait_for(visit.page, "localStorage.getItem('imr_consent_receipt') !== null")
     assert visit.receipts[-1]["gpc"] is True
     assert visit.receipts[-1]["choices"]["advertising"] is False
 
@@ -205,13 +205,13 @@ def test_consent_mode_default_comes_before_any_config_and_is_never_repeated(visi
     assert first[0][2] == {"ad_storage": "denied", "analytics_storage": "denied", "ad_user_data": "denied",
                            "ad_personalization": "denied", "wait_for_update": 500}
     click_banner(visit, "Accept all")
-    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
     calls = [e[0] if e[0] != "consent" else f"consent {e[1]}" for e in visit.data_layer()]
     assert calls.index("consent default") == 0
     assert calls.index("consent update") < calls.index("config")
     assert calls.count("consent default") == 1
     visit.goto("privacy/history/")
-    visit.page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
     calls = [e[0] if e[0] != "consent" else f"consent {e[1]}" for e in visit.data_layer()]
     assert calls[:2] == ["consent default", "set"] or calls[:2] == ["consent default", "consent update"]
     assert calls.count("consent default") == 1
@@ -263,7 +263,7 @@ def test_a_choice_is_posted_as_a_receipt(api_up: Visit) -> None:
     visit = api_up
     visit.goto("privacy/")
     click_banner(visit, "Reject all")
-    visit.page.wait_for_function("localStorage.getItem('imr_consent_receipt') !== null")
+    wait_for(visit.page, "localStorage.getItem('imr_consent_receipt') !== null")
     choice = visit.choice()
     assert choice is not None
     [receipt] = visit.receipts
@@ -281,7 +281,7 @@ def test_a_receipt_is_queued_while_the_api_is_down_and_sent_later_with_the_same_
     visit.goto("privacy/")
     click_banner(visit, "Accept all")
     expect(page.locator(BANNER)).to_be_hidden()  # the choice applies at once
-    page.wait_for_function("window.__analyticsRuns === 1")
+    wait_for(page, "window.__analyticsRuns === 1")
     queue = page.evaluate("JSON.parse(localStorage.getItem('imr_consent_queue'))")
     choice = visit.choice()
     assert choice is not None and [q["receipt_id"] for q in queue] == [choice["rid"]]
@@ -294,7 +294,7 @@ def test_a_receipt_is_queued_while_the_api_is_down_and_sent_later_with_the_same_
 
     page.context.route("**/api/v1/receipts", api)
     visit.goto("privacy/history/")
-    page.wait_for_function("JSON.parse(localStorage.getItem('imr_consent_queue')).length === 0")
+    wait_for(page, "JSON.parse(localStorage.getItem('imr_consent_queue')).length === 0")
     assert sent == [choice["rid"]]
     visit.goto("privacy/")
     page.wait_for_load_state("networkidle")
@@ -305,7 +305,7 @@ def test_the_dialog_shows_the_consent_id_date_and_receipt_link(api_up: Visit) ->
     visit = api_up
     visit.goto("privacy/")
     click_banner(visit, "Reject all")
-    visit.page.wait_for_function("localStorage.getItem('imr_consent_receipt') !== null")
+    wait_for(visit.page, "localStorage.getItem('imr_consent_receipt') !== null")
     visit.page.locator(".md-footer").get_by_role("button", name="Cookie settings").click()
     record = visit.page.locator("[data-consent-record]")
     choice = visit.choice()

@@ -1,0 +1,31 @@
+"""Every benchmark also runs here, in its seconds-long smoke mode, so that a change that breaks
+one (a renamed endpoint, a new Content-Security-Policy) fails the build instead of rotting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.harness import ROOT
+
+
+def run_bench(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSENT_", "LEGAL_")) and k != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    print(done.stdout)  # the figures, in the test's output
+    return done.stdout
+
+
+def test_the_api_benchmark_runs_and_every_receipt_is_sealed() -> None:
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI"):
+            pytest.fail("wrk is not installed (scripts/install-system-deps.sh installs it)")
+        pytest.skip("wrk is not installed (scripts/install-system-deps.sh installs it)")
+    out = run_bench("bench/bench_api.py", "--smoke")
+    rows = {line.split()[0] for line in out.splitlines()[2:] if line.strip()}
+    assert {"ceiling", "SQLite"} <= rows, out
