@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -190,7 +191,7 @@ def main() -> None:
                        for w, t in ([(1, 16)] if args.smoke else [(1, 16), (2, 16)])]
         else:
             print(f"PostgreSQL is not reachable at {PG_URL}: measuring SQLite only", file=sys.stderr)
-        found = alternate({s.name: (lambda s=s: measure(s, tmp, args, version)) for s in setups}, args.rounds)
+        found = alternate({s.name: functools.partial(measure, s, tmp, args, version) for s in setups}, args.rounds)
     print(f"gunicorn -c deploy/gunicorn.conf.py (gthread; workers x threads as named); wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s on loopback, same 2 cores, unique valid receipt requests; median of {args.rounds} rounds")
     ceiling = max(r["rps"] for name, r in found.items() if name.startswith("ceiling"))
