@@ -14,7 +14,7 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   local body = '{"receipt_id":"' .. uuid4() .. '","subject_id":"' .. uuid4() .. '",' ..
-    '"config_revision":"bench","policy":{"id":"privacy","version":"' .. os.getenv("BENCH_VERSION") .. '"},' ..
+    '"config_revision":"0123456789abcdef","policy":{"id":"privacy","version":"' .. os.getenv("BENCH_VERSION") .. '"},' ..
     '"choices":{"necessary":true,"analytics":false,"advertising":false},"method":"banner","gpc":false,' ..
     '"language":"en","page":"https://legal.example/privacy/","consented_at":"' .. os.getenv("BENCH_NOW") .. '"}'
   return wrk.format(nil, "/api/v1/receipts", nil, body)

@@ -17,7 +17,7 @@ from flask import Flask
 
 from . import errors
 from .checkpoint import LogKey, published_keys
-from .config import DEFAULTS, from_environment, load_keys, load_log_keys, log_origin
+from .config import DEFAULTS, check_operator_token, from_environment, load_keys, load_log_keys, log_origin
 from .sealer import Sealer
 from .services import Services
 from .signing import ReceiptSigner
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     settings = dict(app.config)
+    check_operator_token(settings)
     if str(settings["DATABASE_URL"]).startswith("sqlite:///"):
         Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])))
@@ -42,7 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     log_dir = Path(str(settings["LOG_DIR"]))
     publish_log_keys(log_dir, log_keys)
     sealer = Sealer(log, log_keys[-1], log_dir / "checkpoints", float(settings["SEAL_INTERVAL"]))
-    app.extensions["consent"] = Services(log, ReceiptSigner(load_keys(settings)), site, log_keys, sealer)
+    origins = _origins(settings, site)
+    app.extensions["consent"] = Services(log, ReceiptSigner(load_keys(settings)), site, log_keys, sealer, origins)
     if settings["ENV"] == "development":
         log.create_schema()
 
@@ -50,7 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .routes import bp
 
     app.register_blueprint(bp)
-    _cors(app, site)
+    from . import cors
+
+    cors.init_app(app, sorted(origins))
     _rate_limit(app)
     if settings["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -63,23 +67,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _cors(app: Flask, site: SiteData) -> None:
-    from . import cors
-
-    origins = app.config.get("CORS_ORIGINS")
-    if origins:
-        allowed = [o.strip() for o in str(origins).split(",") if o.strip()]
-    else:
-        parts = urlsplit(site.site_url)
-        allowed = [f"{parts.scheme}://{parts.netloc}"] if parts.netloc else []
-    cors.init_app(app, allowed)
+def _origins(settings: dict[str, Any], site: SiteData) -> frozenset[str]:
+    """The site's own origins: where receipts may come from (CORS, and a receipt's page)."""
+    if settings.get("CORS_ORIGINS"):
+        return frozenset(o.strip().rstrip("/").lower() for o in str(settings["CORS_ORIGINS"]).split(",") if o.strip())
+    parts = urlsplit(site.site_url)
+    return frozenset([f"{parts.scheme}://{parts.netloc}".lower()] if parts.netloc else [])
 
 
 def _rate_limit(app: Flask) -> None:
     from .ratelimit import RateLimit
 
-    app.extensions["consent_rate_limit"] = RateLimit(str(app.config["RATELIMIT"]),
-                                                     str(app.config["RATELIMIT_STORAGE_URI"]))
+    storage = str(app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["consent_rate_limit"] = {"receipts": RateLimit(str(app.config["RATELIMIT"]), storage, "receipts"),
+                                            "reads": RateLimit(str(app.config["RATELIMIT_READS"]), storage, "reads")}
 
 
 def publish_log_keys(log_dir: Path, keys: list[LogKey]) -> None:

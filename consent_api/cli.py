@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 from .checkpoint import log_keys_json, new_log_key, parse_log_keys, purge_body
 from .config import write_secret
+from .errors import ConfigError
 from .sealer import append_note
 from .services import Services
 from .signing import keys_json, new_key, parse_keys
@@ -35,6 +36,13 @@ def _epoch(value: str | None) -> int | None:
         raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
+def _key_file_text(path: Path) -> str | None:
+    """An existing key file's text (None if there is none); never read through a symlink."""
+    if path.is_symlink():
+        raise click.ClickException(f"{path}: is a symbolic link; a key file must be a regular file")
+    return path.read_text() if path.exists() else None
+
+
 @click.group("keys")
 def keys() -> None:
     """Signing keys: ``flask --app consent_api keys ...``, or ``consent-keys ...`` before any key
@@ -54,9 +62,13 @@ def generate() -> None:
 def rotate(key_file: Path) -> None:
     """Add a new newest token key to the key file (readable by its owner only);
     receipts signed with older keys still verify."""
-    existing = parse_keys(key_file.read_text(), str(key_file)) if key_file.exists() else []
-    existing.append(new_key(existing))
-    write_secret(key_file, keys_json(existing))
+    text = _key_file_text(key_file)
+    try:
+        existing = parse_keys(text, str(key_file)) if text is not None else []
+        existing.append(new_key(existing))
+        write_secret(key_file, keys_json(existing))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     log.warning("signing key added: %s (%d keys)", existing[-1].kid, len(existing))
     click.echo(f"{key_file}: new signing key {existing[-1].kid}; restart the API to sign with it")
 
@@ -72,9 +84,13 @@ def rotate_log(log_key_file: Path, name: str, log_dir: Path) -> None:
     write the public keys (consent-log.pub, consent-log.json) for the site to publish."""
     from . import publish_log_keys
 
-    existing = parse_log_keys(log_key_file.read_text(), str(log_key_file)) if log_key_file.exists() else []
-    existing.append(new_log_key(name))
-    write_secret(log_key_file, log_keys_json(existing))
+    text = _key_file_text(log_key_file)
+    try:
+        existing = parse_log_keys(text, str(log_key_file)) if text is not None else []
+        existing.append(new_log_key(name))
+        write_secret(log_key_file, log_keys_json(existing))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     publish_log_keys(log_dir, existing)
     log.warning("log key added: %s", existing[-1].verifier.text())
     click.echo(f"{log_key_file}: new log key {existing[-1].verifier.text()}\n"

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_TOKEN": None,                  # bearer token for the operator's reads
     "CORS_ORIGINS": None,                    # comma-separated; default: the site's origin
     "RATELIMIT": "60/minute;1000/hour",      # receipts per client address
+    "RATELIMIT_READS": "300/minute",         # reads, verifications and proofs per client address
     "RATELIMIT_STORAGE_URI": "local://",     # this process only; redis:// or memcached:// with several workers
     "TRUSTED_PROXIES": 0,                    # how many proxies set X-Forwarded-For
     "MAX_CONTENT_LENGTH": 16 * 1024,
@@ -72,6 +73,14 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         else:
             found[key] = value
     return found
+
+
+def check_operator_token(settings: dict[str, Any]) -> None:
+    """An operator token reads every receipt: a guessable one is refused at start."""
+    token = settings.get("OPERATOR_TOKEN")
+    if token and len(str(token)) < 32:
+        raise ConfigError("CONSENT_OPERATOR_TOKEN must be at least 32 characters (for example: "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
 def write_secret(path: Path, text: str) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-UUID = {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"}
+#: Patterns of the request's fields, matched against the WHOLE string (re.fullmatch): in JSON
+#: Schema (and Python's re.search) a '$' also matches before a trailing newline, so the schema's
+#: maxLength bounds the field as well, and validation.py matches these with fullmatch.
+UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+LANGUAGE_PATTERN = "[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*"
+REVISION_PATTERN = "[0-9a-f]{16}"
+UUID = {"type": "string", "pattern": f"^{UUID_PATTERN}$", "maxLength": 36,
+        "x-error": "must be a lowercase UUID version 4"}
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -17,25 +24,39 @@ def _errors(*codes: int) -> dict[str, Any]:
             for c in codes}
 
 
-def document() -> dict[str, Any]:
-    request_schema = {
+def request_schema() -> dict[str, Any]:
+    """The receipt request (what the widget posts): the API validates against exactly this."""
+    return {
         "type": "object", "additionalProperties": False,
         "required": ["receipt_id", "subject_id", "config_revision", "policy", "choices", "method", "gpc",
                      "language", "page", "consented_at"],
         "properties": {
             "receipt_id": UUID, "subject_id": UUID,
-            "config_revision": {"type": "string", "minLength": 1, "maxLength": 64},
+            "config_revision": {"type": "string", "pattern": f"^{REVISION_PATTERN}$", "maxLength": 16,
+                                "x-error": "must be the site's config revision (16 lowercase hexadecimal digits)"},
             "policy": {"type": "object", "additionalProperties": False, "required": ["id", "version"],
-                       "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 64},
-                                      "version": {"type": "string", "minLength": 1, "maxLength": 32}}},
-            "choices": {"type": "object", "additionalProperties": {"type": "boolean"}},
-            "method": {"enum": ["banner", "dialog", "gpc", "withdrawal"]},
-            "gpc": {"type": "boolean"},
-            "language": {"type": "string", "minLength": 1, "maxLength": 35},
-            "page": {"type": "string", "format": "uri", "maxLength": 2048},
-            "consented_at": {"type": "string", "format": "date-time"},
+                       "x-error": "must be an object with exactly 'id' and 'version'",
+                       "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 64,
+                                             "x-error": "must be 1 to 64 characters"},
+                                      "version": {"type": "string", "minLength": 1, "maxLength": 32,
+                                                  "x-error": "must be 1 to 32 characters"}}},
+            "choices": {"type": "object", "additionalProperties": {"type": "boolean"}, "maxProperties": 32,
+                        "x-error": "must be an object of category: true/false"},
+            "method": {"enum": ["banner", "dialog", "gpc", "withdrawal"],
+                       "x-error": "must be one of banner, dialog, gpc, withdrawal"},
+            "gpc": {"type": "boolean", "x-error": "must be true or false"},
+            "language": {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$", "maxLength": 35,
+                         "x-error": "must be a language tag like 'en' or 'pt-BR'"},
+            "page": {"type": "string", "format": "uri", "maxLength": 2048,
+                     "x-error": "must be the URL of a page of this site, without query or fragment"},
+            "consented_at": {"type": "string", "format": "date-time", "maxLength": 40,
+                             "x-error": "must be an ISO 8601 date and time with a time zone"},
         },
     }
+
+
+def document() -> dict[str, Any]:
+    request = request_schema()
     proof = {"type": ["object", "null"], "required": ["leaf_index", "tree_size", "hashes", "checkpoint"],
              "description": "the receipt's RFC 9162 inclusion proof against the signed checkpoint of tree_size; "
                             "null until the receipt is sealed (within about a second)",
@@ -57,7 +78,7 @@ def document() -> dict[str, Any]:
             "/api/v1/receipts": {"post": {
                 "summary": "Store a receipt for a consent choice (idempotent on receipt_id)",
                 "requestBody": {"required": True,
-                                "content": {"application/json": {"schema": request_schema}}},
+                                "content": {"application/json": {"schema": request}}},
                 "responses": {
                     "201": {"description": "stored", "content": {"application/json": {"schema": stored}}},
                     "200": {"description": "already stored with the same content",
@@ -89,13 +110,15 @@ def document() -> dict[str, Any]:
                     **_errors(400, 413, 415)},
             }},
             "/api/v1/subjects/{subject_id}/receipts": {"get": {
-                "summary": "Every receipt of one subject, oldest first",
+                "summary": "Every receipt of one subject, oldest first, 100 a page",
                 "security": bearer,
                 "parameters": [
-                    _param("subject_id", "path"), _param("token"),
+                    _param("subject_id", "path"), _param("token"), _param("after", schema=size),
                 ],
-                "responses": {"200": {"description": "the history", "content": {"application/json": {
-                    "schema": {"type": "object", "required": ["subject_id", "receipts"]}}}},
+                "responses": {"200": {"description": "a page of the history (no tokens); 'next' is the "
+                                                     "'after' of the next page, null on the last",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object", "required": ["subject_id", "receipts", "next"]}}}},
                     **_errors(401, 403, 404)},
             }},
             "/api/v1/log/checkpoint": {"get": {

@@ -1,4 +1,5 @@
-"""The per-client rate limit on receipt creation, with the ``limits`` library.
+"""The per-client rate limits (receipts created; reads, verifications and proofs), with the
+``limits`` library.
 
 Its storage (``RATELIMIT_STORAGE_URI``) is shared by all workers and machines when it is
 ``redis://`` or ``memcached://``. The embedded default, ``local://``, counts in this
@@ -76,8 +77,9 @@ class LocalStorage(Storage):
 
 
 class RateLimit:
-    def __init__(self, spec: str, storage_uri: str) -> None:
+    def __init__(self, spec: str, storage_uri: str, scope: str = "receipts") -> None:
         self.items = parse_many(spec)
+        self.scope = scope  # what is counted: receipts created, or reads
         self.limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
         # limits' memory:// storage starts its expiry timer without a lock: two request
         # threads can start it twice and the second fails ("threads can only be started
@@ -90,7 +92,7 @@ class RateLimit:
         """Count one request; None if allowed, else the seconds until it would be."""
         with self._guard:
             for item in self.items:
-                if not self.limiter.hit(item, "receipts", client):
-                    reset = self.limiter.get_window_stats(item, "receipts", client).reset_time
+                if not self.limiter.hit(item, self.scope, client):
+                    reset = self.limiter.get_window_stats(item, self.scope, client).reset_time
                     return max(1, int(reset - time.time()) + 1)
         return None

@@ -49,6 +49,13 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def _limit(scope: str) -> None:
+    """Count this request against the client's limit for ``scope``; 429 with Retry-After when over."""
+    wait = current_app.extensions["consent_rate_limit"][scope].retry_after(request.remote_addr or "-")
+    if wait is not None:
+        raise RateLimited(f"too many requests ({scope}) from this client; try again later", retry_after=wait)
+
+
 def services() -> Services:
     found: Services = current_app.extensions["consent"]
     return found
@@ -98,13 +105,11 @@ def _start_sealer() -> None:
 @bp.post("/v1/receipts")
 def create() -> Response:
     """Validate, build, sign, store durably, answer: all here, in the request's own thread."""
-    wait = current_app.extensions["consent_rate_limit"].retry_after(request.remote_addr or "-")
-    if wait is not None:
-        raise RateLimited("too many receipts from this client; try again later", retry_after=wait)
+    _limit("receipts")
     svc = services()
     svc.site.refresh()
     now = dt.datetime.now(dt.UTC)
-    data = validate(_json_body(), svc.site, now)
+    data = validate(_json_body(), svc.site, now, svc.origins)
     stamp = int(now.timestamp())
     receipt = build_receipt(data, now=stamp, sec_gpc=request.headers.get("Sec-GPC") == "1",
                             settings=current_app.config, categories=svc.site.categories)
@@ -126,11 +131,9 @@ def create() -> Response:
     return response
 
 
-def _credential() -> str | None:
+def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return header[len("Bearer "):].strip()
-    return request.args.get("token")
+    return header[len("Bearer "):].strip() if header.startswith("Bearer ") else None
 
 
 def _is_operator(credential: str) -> bool:
@@ -138,12 +141,15 @@ def _is_operator(credential: str) -> bool:
     return bool(expected) and hmac.compare_digest(credential.encode(), str(expected).encode())
 
 
-def _claims(credential: str | None) -> dict[str, Any] | None:
-    """Operator: {}; a visitor's valid receipt token: its payload; anything else: an error."""
-    if not credential:
-        raise Unauthorized("send the receipt's token (Authorization: Bearer <token>, or ?token=)")
-    if _is_operator(credential):
+def _claims() -> dict[str, Any] | None:
+    """The operator (by the Authorization header only): None; a visitor's genuine receipt token
+    (header, or the receipt link's ?token=): its payload; anything else: an error."""
+    bearer = _bearer()
+    if bearer and _is_operator(bearer):
         return None
+    credential = bearer or request.args.get("token")
+    if not credential:
+        raise Unauthorized("send the receipt's token (Authorization: Bearer <token>)")
     verified = services().signer.verify(credential)
     if verified is None:
         raise Forbidden("the token is not genuine")
@@ -161,7 +167,8 @@ def _tree_size_arg() -> int | None:
 
 @bp.get("/v1/receipts/<receipt_id>")
 def read(receipt_id: str) -> Response:
-    claims = _claims(_credential())
+    _limit("reads")
+    claims = _claims()
     if claims is not None and claims.get("rid") != receipt_id:
         raise Forbidden("this token is for another receipt")
     stored = services().log.get(receipt_id) if UUID4.fullmatch(receipt_id) else None
@@ -172,7 +179,8 @@ def read(receipt_id: str) -> Response:
         and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     )
     if wants_html:
-        return Response(_html(stored, services().log.for_subject(stored.subject_id)), mimetype="text/html")
+        history = services().log.for_subject(stored.subject_id, limit=HISTORY_PAGE)
+        return Response(_html(stored, history), mimetype="text/html")
     response = jsonify(_out(stored, tree_size=_tree_size_arg()))
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
@@ -181,6 +189,7 @@ def read(receipt_id: str) -> Response:
 
 @bp.post("/v1/receipts/verify")
 def verify() -> Response:
+    _limit("reads")
     data = _json_body()
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token or len(token) > 4096:
@@ -195,15 +204,26 @@ def verify() -> Response:
                     "receipt_id": payload.get("rid"), "subject_id": payload.get("sid")})
 
 
+HISTORY_PAGE = 100  # receipts per history page, at most
+
+
 @bp.get("/v1/subjects/<subject_id>/receipts")
 def history(subject_id: str) -> Response:
-    claims = _claims(_credential())
+    """A subject's receipts, oldest first, a page at a time (``?after=`` the previous page's
+    ``next``), without their tokens: a token is a credential for one receipt."""
+    _limit("reads")
+    claims = _claims()
     if claims is not None and claims.get("sid") != subject_id:
         raise Forbidden("this token is for another subject")
     if not UUID4.fullmatch(subject_id):
         raise NotFound(f"no subject {subject_id}")
-    found = services().log.for_subject(subject_id)
-    return jsonify({"subject_id": subject_id, "receipts": [_out(s) for s in found]})
+    after = request.args.get("after", "0")
+    if not after.isascii() or not after.isdigit() or len(after) > 18:
+        raise ApiError("'after' must be the 'next' of the previous page", field="after")
+    found = services().log.for_subject(subject_id, after=int(after), limit=HISTORY_PAGE + 1)
+    page, more = found[:HISTORY_PAGE], len(found) > HISTORY_PAGE
+    return jsonify({"subject_id": subject_id, "receipts": [_out(s, token=False) for s in page],
+                    "next": str(page[-1].seq) if more else None})
 
 
 # -- the log --------------------------------------------------------------------------------
@@ -220,6 +240,7 @@ def _b64(hashes: list[bytes]) -> list[str]:
 @bp.get("/v1/log/checkpoint")
 def checkpoint() -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)."""
+    _limit("reads")
     note = services().log.checkpoint()
     if note is None:
         raise NotFound("nothing is sealed yet: the log has no checkpoint")
@@ -234,6 +255,7 @@ def _size(name: str, value: str | None) -> int:
 
 @bp.get("/v1/log/proof/inclusion")
 def inclusion() -> Response:
+    _limit("reads")
     receipt_id = request.args.get("receipt_id", "")
     if not UUID4.fullmatch(receipt_id):
         raise ApiError("'receipt_id' must be a receipt id (a lowercase UUID version 4)", field="receipt_id")
@@ -252,6 +274,7 @@ def inclusion() -> Response:
 
 @bp.get("/v1/log/proof/consistency")
 def consistency() -> Response:
+    _limit("reads")
     old, new = _size("from", request.args.get("from")), _size("to", request.args.get("to"))
     log = services().log
     if not 0 < old <= new <= log.tree_size():
@@ -311,7 +334,8 @@ version {escape(body['policy']['version'])}</a></p>
 <p><a href="?token={token}&amp;format=json&amp;download=1" download>Download this receipt (JSON)</a>:
 {proof_note}</p>
 <h2>Your choices over time</h2>
-<table id="history"><caption>Every receipt stored for your subject ID, oldest first</caption>
+<table id="history"><caption>Every receipt stored for your subject ID, oldest first
+(the first {HISTORY_PAGE})</caption>
 <thead><tr><th scope="col">Recorded</th><th scope="col">How</th><th scope="col">Policy version</th>{head}
 <th scope="col">Consent ID</th></tr></thead><tbody>{past}</tbody></table>
 </main></body></html>"""

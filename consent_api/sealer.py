@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-from .checkpoint import LogKey
+from .checkpoint import LogKey, is_purge, split_notes
 from .storage import ReceiptLog
 
 log = logging.getLogger("consent_api.sealer")
@@ -36,17 +36,31 @@ class Sealer:
         self.key = key
         self.checkpoints_file = checkpoints_file
         self.interval = interval
+        self._last_written: str | None = None  # the last checkpoint this process knows is in the file
         self._started = False
         self._start_lock = threading.Lock()
         self._stop = threading.Event()
 
     def seal(self) -> list[str]:
-        """Seal every receipt waiting now; the checkpoints signed (none if nothing waited)."""
+        """Seal every receipt waiting now; the checkpoints signed (none if nothing waited). The
+        checkpoints file then ends with the log's latest checkpoint, even one whose sealer died
+        between its commit and its write to the file, or that another machine signed."""
         notes = []
         while (note := self.log.seal(self.key)) is not None:
             append_note(self.checkpoints_file, note)
+            self._last_written = note
             notes.append(note)
+        latest = self.log.checkpoint()
+        if latest is not None and latest != self._written_last():
+            append_note(self.checkpoints_file, latest)
+            self._last_written = latest
         return notes
+
+    def _written_last(self) -> str | None:
+        if self._last_written is None and self.checkpoints_file.is_file():
+            notes = [n for n in split_notes(self.checkpoints_file.read_text(encoding="utf-8")) if not is_purge(n)]
+            self._last_written = notes[-1] if notes else None
+        return self._last_written
 
     def start(self) -> None:
         """Start the background sealer of this process, once (a no-op when the interval is 0)."""

@@ -18,6 +18,7 @@ class Services:
     site: SiteData
     log_keys: list[LogKey]  # oldest first; the newest signs checkpoints
     sealer: Sealer
+    origins: frozenset[str]  # the site's own origins (CORS; where a receipt's page may be)
 
     @property
     def verifiers(self) -> list[Verifier]:

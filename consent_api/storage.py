@@ -139,6 +139,7 @@ class Stored:
     token: str
     kid: str
     leaf_index: int | None
+    seq: int = 0  # the row's place in insertion order (a history page's cursor); 0 before it is read back
 
     @property
     def body(self) -> dict[str, Any]:
@@ -148,7 +149,7 @@ class Stored:
     @classmethod
     def from_row(cls, row: Any) -> Stored:
         return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256, row.body, row.token,
-                   row.kid, row.leaf_index)
+                   row.kid, row.leaf_index, row.seq)
 
 
 class Duplicate(Exception):

@@ -1,19 +1,31 @@
-"""Strict validation of a receipt request (the widget's contract, see ARCHITECTURE.md)."""
+"""Strict validation of a receipt request (the widget's contract, see ARCHITECTURE.md).
+
+The structure is checked against the very schema the OpenAPI document publishes
+(openapi.request_schema, with jsonschema), so the two cannot drift; patterns are matched
+against whole strings; then what a schema cannot know: the policy version is one in
+effect, the choices name exactly the site's categories, the page is on the site's own
+origins, the time is plausible.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator
 
 from .errors import InvalidReceipt
+from .openapi import LANGUAGE_PATTERN, REVISION_PATTERN, UUID_PATTERN, request_schema
 from .sitedata import SiteData
 
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-METHODS = ("banner", "dialog", "gpc", "withdrawal")
-FIELDS = ("receipt_id", "subject_id", "config_revision", "policy", "choices", "method", "gpc", "language",
-          "page", "consented_at")
+UUID4 = re.compile(UUID_PATTERN)  # always with fullmatch
+LANGUAGE = re.compile(LANGUAGE_PATTERN)
+REVISION = re.compile(REVISION_PATTERN)
+SCHEMA = request_schema()
+_VALIDATOR = Draft202012Validator(SCHEMA)
+FIELDS = tuple(SCHEMA["properties"])
 
 
 def _check(ok: bool, field: str, message: str) -> None:
@@ -21,30 +33,48 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise InvalidReceipt(message, field=field)
 
 
-def _text(data: dict[str, Any], field: str, limit: int, name: str | None = None) -> str:
-    value = data.get(field)
-    where = name or field
-    if not isinstance(value, str):
-        raise InvalidReceipt(f"'{where}' must be a string", field=where)
-    _check(0 < len(value) <= limit, where, f"'{where}' must be 1 to {limit} characters")
-    return value
-
-
-def validate(data: Any, site: SiteData, now: dt.datetime) -> dict[str, Any]:
-    """The request, checked field by field; raises InvalidReceipt naming the field."""
+def _structure(data: Any) -> None:
+    """The schema's verdict, as one error naming the field (the first, in the schema's order)."""
     _check(isinstance(data, dict), "", "the body must be a JSON object")
     unknown = sorted(set(data) - set(FIELDS))
     _check(not unknown, unknown[0] if unknown else "", f"unknown field(s): {', '.join(unknown)}")
     missing = [f for f in FIELDS if f not in data]
     _check(not missing, missing[0] if missing else "", f"missing field(s): {', '.join(missing)}")
+    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (FIELDS.index(str(e.absolute_path[0]))
+                                                                  if e.absolute_path else -1, len(e.absolute_path)))
+    if not errors:
+        return
+    error = errors[0]
+    path = [str(p) for p in error.absolute_path]
+    schema: dict[str, Any] = SCHEMA
+    for part in path[:2]:
+        schema = schema.get("properties", {}).get(part, schema.get("additionalProperties") or {})
+    field = ".".join(path)
+    if path[:1] == ["choices"] and len(path) > 1:
+        raise InvalidReceipt(f"'{field}' must be true or false", field=field)
+    raise InvalidReceipt(f"'{field}' {schema.get('x-error', error.message)}", field=field)
+
+
+def _page(page: str, origins: frozenset[str]) -> None:
+    parts = urlsplit(page)
+    _check(parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.username
+           and not parts.password, "page", "'page' must be an http(s) URL")
+    _check(not parts.query and not parts.fragment and "?" not in page and "#" not in page, "page",
+           "'page' must carry no query or fragment (they can hold personal data)")
+    _check(f"{parts.scheme}://{parts.netloc}".lower() in origins, "page",
+           f"'page' must be a page of this site ({', '.join(sorted(origins)) or 'no origin configured'})")
+
+
+def validate(data: Any, site: SiteData, now: dt.datetime, origins: frozenset[str]) -> dict[str, Any]:
+    """The request, checked field by field; raises InvalidReceipt naming the field."""
+    _structure(data)
     for field in ("receipt_id", "subject_id"):
-        _check(isinstance(data[field], str) and bool(UUID4.match(data[field])), field,
-               f"'{field}' must be a lowercase UUID version 4")
-    _text(data, "config_revision", 64)
-    policy = data["policy"]
-    _check(isinstance(policy, dict) and set(policy) == {"id", "version"}, "policy",
-           "'policy' must be an object with exactly 'id' and 'version'")
-    pid, vid = _text(policy, "id", 64, "policy.id"), _text(policy, "version", 32, "policy.version")
+        _check(bool(UUID4.fullmatch(data[field])), field, f"'{field}' must be a lowercase UUID version 4")
+    _check(bool(REVISION.fullmatch(data["config_revision"])), "config_revision",
+           "'config_revision' must be the site's config revision (16 lowercase hexadecimal digits)")
+    _check(bool(LANGUAGE.fullmatch(data["language"])), "language",
+           "'language' must be a language tag like 'en' or 'pt-BR'")
+    pid, vid = data["policy"]["id"], data["policy"]["version"]
     known = sorted(site.policies.get("policies", {}))
     _check(pid in known, "policy.id", f"unknown policy '{pid}' (known: {', '.join(known)})")
     version = site.version(pid, vid)
@@ -52,22 +82,14 @@ def validate(data: Any, site: SiteData, now: dt.datetime) -> dict[str, Any]:
            f"'{vid}' is not a version of '{pid}' in effect or archived")
     choices = data["choices"]
     categories = {c["id"]: c for c in site.categories}
-    _check(isinstance(choices, dict), "choices", "'choices' must be an object of category: true/false")
     _check(set(choices) == set(categories), "choices",
            f"'choices' must give exactly the categories {', '.join(categories)}")
     for cid, value in choices.items():
-        _check(isinstance(value, bool), f"choices.{cid}", f"'choices.{cid}' must be true or false")
         _check(value or not categories[cid]["required"], f"choices.{cid}",
                f"'{cid}' is required: it cannot be refused")
-    _check(data["method"] in METHODS, "method", f"'method' must be one of {', '.join(METHODS)}")
-    _check(isinstance(data["gpc"], bool), "gpc", "'gpc' must be true or false")
-    language = _text(data, "language", 35)
-    _check(bool(LANGUAGE.match(language)), "language", "'language' must be a language tag like 'en' or 'pt-BR'")
-    page = _text(data, "page", 2048)
-    _check(page.startswith(("https://", "http://")), "page", "'page' must be an http(s) URL")
-    stamp = _text(data, "consented_at", 40)
+    _page(data["page"], origins)
     try:
-        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(data["consented_at"].replace("Z", "+00:00"))
     except ValueError:
         raise InvalidReceipt("'consented_at' must be an ISO 8601 date and time", field="consented_at") from None
     _check(when.tzinfo is not None, "consented_at", "'consented_at' must carry a time zone (like Z)")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,6 +21,8 @@ from tests.harness import ROOT, Served, free_port, wait_until_up
 PG_URL = os.environ.get("CONSENT_TEST_POSTGRES_URL", "postgresql://consent:consent@127.0.0.1:5432/consent_test")
 KEY1 = {"kid": "k1", "secret": "first-test-secret-0123456789abcdefghijklmnop"}
 KEY2 = {"kid": "k2", "secret": "second-test-secret-0123456789abcdefghijklmno"}
+REVISION = "0123456789abcdef"  # any config revision has this form; the API does not ask for the current one
+PAGE_ORIGIN = "http://127.0.0.1:8000"  # request_body's page; api_env lists it among the site's origins
 OPERATOR = "operator-test-token-0123456789abcdefghij"
 LOG_ORIGIN = "legal.test/consent-log"
 LOG_KEY = {"name": LOG_ORIGIN, "seed": "bG9nLWtleS1zZWVkLWZvci10aGUtdGVzdHMtMDAwMDA=",
@@ -61,10 +64,10 @@ def database(backend: str, tmp: Path) -> str:
 
 def request_body(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "receipt_id": str(uuid.uuid4()), "subject_id": str(uuid.uuid4()), "config_revision": "rev-1",
+        "receipt_id": str(uuid.uuid4()), "subject_id": str(uuid.uuid4()), "config_revision": REVISION,
         "policy": {"id": "privacy", "version": "2026-11-22"},
         "choices": {"necessary": True, "analytics": False, "advertising": False},
-        "method": "banner", "gpc": False, "language": "en", "page": "http://127.0.0.1:8000/privacy/",
+        "method": "banner", "gpc": False, "language": "en", "page": f"{PAGE_ORIGIN}/privacy/",
         "consented_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     body.update(changes)
@@ -119,12 +122,20 @@ class Api:
         self.process = None
 
 
+def site_origin(site_dir: Path) -> str:
+    url = json.loads((site_dir / "policies.json").read_text())["site_url"]
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
     env.update({
         "DATABASE_URL": db_url, "CONSENT_SITE_DIR": str(site_dir), "CONSENT_SIGNING_KEYS": json.dumps(keys),
         "CONSENT_LOG_KEYS": json.dumps([LOG_KEY]), "CONSENT_LOG_ORIGIN": LOG_ORIGIN,
-        "CONSENT_OPERATOR_TOKEN": OPERATOR, "CONSENT_RATELIMIT": "100000/minute",
+        "CONSENT_CORS_ORIGINS": f"{site_origin(site_dir)},{PAGE_ORIGIN}",
+        "CONSENT_OPERATOR_TOKEN": OPERATOR,
+        "CONSENT_RATELIMIT": "100000/minute", "CONSENT_RATELIMIT_READS": "100000/minute",
         "CONSENT_THREADS": "8",
     })
     env.update(extra)

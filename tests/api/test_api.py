@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.api.conftest import KEY1, OPERATOR, Api, api_env, database, request_body, start
-from tests.harness import Served
+from tests.api.conftest import KEY1, OPERATOR, PAGE_ORIGIN, REVISION, Api, api_env, database, request_body, start
+from tests.harness import ROOT, Served
 
 AUTH = {"Authorization": f"Bearer {OPERATOR}"}
 
@@ -35,7 +37,7 @@ def test_a_choice_is_stored_as_a_signed_kantara_receipt(api: Api, site: Served) 
     manifest = json.loads((site.site_dir / "policies.json").read_text())
     sha = manifest["policies"]["privacy"]["versions"][1]["sha256"]
     assert receipt["policy"] == {"id": "privacy", "version": "2026-11-22", "url": receipt["policyUrl"], "sha256": sha}
-    assert receipt["configRevision"] == "rev-1" and receipt["collectionMethod"] == "banner"
+    assert receipt["configRevision"] == REVISION and receipt["collectionMethod"] == "banner"
     assert answer["token"] and answer["url"] == f"/api/v1/receipts/{body['receipt_id']}"
 
 
@@ -64,13 +66,34 @@ def test_a_repeated_receipt_id_is_the_same_receipt_and_other_content_conflicts(a
         ({"method": "cookiewall"}, "method", "'method' must be one of banner, dialog, gpc, withdrawal"),
         ({"consented_at": "yesterday"}, "consented_at", "'consented_at' must be an ISO 8601 date and time"),
         ({"page": "javascript:alert(1)"}, "page", "'page' must be an http(s) URL"),
+        # Hardening (issue 16): whole-string patterns, the site's own pages, a known revision form.
+        ({"receipt_id": "6f1d8a52-2c4b-4d7e-9a3f-0b1c2d3e4f50\n"}, "receipt_id",
+         "'receipt_id' must be a lowercase UUID version 4"),
+        ({"subject_id": "6F1D8A52-2C4B-4D7E-9A3F-0B1C2D3E4F50"}, "subject_id",
+         "'subject_id' must be a lowercase UUID version 4"),
+        ({"language": "en\n"}, "language", "'language' must be a language tag like 'en' or 'pt-BR'"),
+        ({"config_revision": "anything at all"}, "config_revision",
+         "'config_revision' must be the site's config revision (16 lowercase hexadecimal digits)"),
+        ({"config_revision": "0123456789abcdef\n"}, "config_revision",
+         "'config_revision' must be the site's config revision (16 lowercase hexadecimal digits)"),
+        ({"page": "https://evil.example/privacy/"}, "page",
+         "'page' must be a page of this site ({origins})"),
+        ({"page": "http://127.0.0.1:8000/privacy/?email=someone@example.com"}, "page",
+         "'page' must carry no query or fragment (they can hold personal data)"),
+        ({"page": "http://127.0.0.1:8000/privacy/#someone@example.com"}, "page",
+         "'page' must carry no query or fragment (they can hold personal data)"),
+        ({"page": "http://user:secret@127.0.0.1:8000/privacy/"}, "page", "'page' must be an http(s) URL"),
+        ({"gpc": "yes"}, "gpc", "'gpc' must be true or false"),
+        ({"policy": {"id": "privacy"}}, "policy", "'policy' must be an object with exactly 'id' and 'version'"),
+        ({"consented_at": "2026-11-22T10:00:00"}, "consented_at", "'consented_at' must carry a time zone (like Z)"),
     ],
 )
-def test_an_invalid_receipt_gets_422_naming_the_field(api: Api, change: dict[str, Any], field: str,
+def test_an_invalid_receipt_gets_422_naming_the_field(api: Api, site: Served, change: dict[str, Any], field: str,
                                                       message: str) -> None:
     status, _, answer = api.call("POST", "api/v1/receipts", request_body(**change))
     assert status == 422
-    assert answer == {"error": "invalid_receipt", "message": message, "field": field}
+    origins = ", ".join(sorted([site.base_url.rstrip("/"), PAGE_ORIGIN]))
+    assert answer == {"error": "invalid_receipt", "message": message.replace("{origins}", origins), "field": field}
 
 
 def test_malformed_requests_get_400_413_415_405_as_json(api: Api) -> None:
@@ -182,16 +205,22 @@ def test_no_ip_address_is_stored(tmp_path: Path, site: Served) -> None:
     assert "127.0.0.1" not in dump.replace(site.base_url, "")
 
 
-def test_the_rate_limit_answers_429(tmp_path: Path, site: Served) -> None:
+def test_the_rate_limit_answers_429_for_receipts_and_for_reads(tmp_path: Path, site: Served) -> None:
     api = start(api_env(database("sqlite", tmp_path), site.site_dir, [KEY1], CONSENT_RATELIMIT="3/minute",
-                        CONSENT_WORKERS="1"), tmp_path)
+                        CONSENT_RATELIMIT_READS="4/minute", CONSENT_WORKERS="1"), tmp_path)
     try:
         statuses = [api.call("POST", "api/v1/receipts", request_body())[0] for _ in range(4)]
         status, headers, answer = api.call("POST", "api/v1/receipts", request_body())
+        reads = [api.call("POST", "api/v1/receipts/verify", {"token": "x.y"})[0],
+                 api.call("GET", "api/v1/log/checkpoint")[0],
+                 api.call("GET", "api/v1/log/proof/consistency?from=1&to=1")[0],
+                 api.call("GET", f"api/v1/receipts/{request_body()['receipt_id']}", headers=AUTH)[0],
+                 api.call("GET", "api/v1/log/checkpoint")[0]]
     finally:
         api.stop()
     assert statuses == [201, 201, 201, 429]
     assert status == 429 and answer["error"] == "too_many_requests" and "Retry-After" in headers
+    assert reads[:4] != [429] * 4 and reads[4] == 429  # the fifth read within the minute
 
 
 def test_outside_development_the_api_refuses_to_start_without_a_key(tmp_path: Path, site: Served) -> None:
@@ -201,3 +230,31 @@ def test_outside_development_the_api_refuses_to_start_without_a_key(tmp_path: Pa
     result = api.flask("init-db")
     assert result.returncode != 0
     assert "no signing key: set CONSENT_SIGNING_KEYS or CONSENT_KEY_FILE" in result.stderr
+
+
+def test_a_history_comes_in_pages_without_tokens(api: Api) -> None:
+    first, answer = create(api)
+    ids = [first["receipt_id"]] + [create(api, subject_id=first["subject_id"])[0]["receipt_id"] for _ in range(104)]
+    path = f"api/v1/subjects/{first['subject_id']}/receipts"
+    auth = {"Authorization": f"Bearer {answer['token']}"}
+    status, _, page = api.call("GET", path, headers=auth)
+    assert status == 200 and len(page["receipts"]) == 100 and page["next"]
+    assert all("token" not in r for r in page["receipts"])  # a token is a credential for one receipt
+    status, _, rest = api.call("GET", f"{path}?after={page['next']}", headers=auth)
+    assert status == 200 and rest["next"] is None
+    assert [r["receipt"]["consentReceiptID"] for r in page["receipts"] + rest["receipts"]] == ids
+    assert api.call("GET", f"{path}?after=x", headers=auth)[0] == 400
+
+
+def test_the_operator_token_works_in_the_header_only(api: Api) -> None:
+    body, _ = create(api)
+    assert api.call("GET", f"api/v1/receipts/{body['receipt_id']}", headers=AUTH)[0] == 200
+    status, _, refused = api.call("GET", f"api/v1/receipts/{body['receipt_id']}?token={OPERATOR}")
+    assert status == 403 and refused["message"] == "the token is not genuine"
+
+
+def test_a_short_operator_token_is_refused_at_start(site: Served, tmp_path: Path) -> None:
+    env = api_env(database("sqlite", tmp_path), site.site_dir, [KEY1], CONSENT_OPERATOR_TOKEN="short-token")
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "CONSENT_OPERATOR_TOKEN must be at least 32 characters" in result.stderr

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from consent_api import create_app
 from consent_api.openapi import document
-from tests.api.conftest import KEY1, LOG_KEY, OPERATOR, request_body
+from tests.api.conftest import KEY1, LOG_KEY, OPERATOR, PAGE_ORIGIN, request_body
 from tests.harness import Served
 
 
@@ -25,7 +25,7 @@ def app(site: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flas
     app = create_app({
         "ENV": "development", "DATABASE_URL": f"sqlite:///{tmp / 'fuzz.sqlite3'}", "SITE_DIR": str(site.site_dir),
         "SIGNING_KEYS": json.dumps([KEY1]), "LOG_KEYS": json.dumps([LOG_KEY]), "LOG_DIR": str(tmp / "log"),
-        "SEAL_INTERVAL": 0, "OPERATOR_TOKEN": OPERATOR, "RATELIMIT": "1000000/minute",
+        "SEAL_INTERVAL": 0, "OPERATOR_TOKEN": OPERATOR, "CORS_ORIGINS": PAGE_ORIGIN, "RATELIMIT": "1000000/minute",
     })
     yield app
 

@@ -376,3 +376,31 @@ def test_a_visitor_proves_a_downloaded_receipt_with_nothing_but_the_sites_publis
     other_key.write_text(LogKey("legal.test/consent-log", bytes(32), "2026-01-01T00:00:00Z").verifier.text())
     forged = check(receipt, "--key", str(other_key))
     assert forged.returncode == 1 and "no signature by a known log key" in forged.stderr
+
+
+def test_a_corrupt_receipt_row_is_named_and_verify_goes_on(quiet: Api, tmp_path: Path) -> None:
+    witness = seal_and_witness(quiet, tmp_path, 4)
+    corrupt = receipt_at(quiet, 1)
+    report = attacked(quiet, witness, "UPDATE consent_receipts SET body = 'not json {' WHERE leaf_index = 1",
+                      "UPDATE consent_receipts SET body = replace(body, '\"analytics\":false', "
+                      "'\"analytics\":true') WHERE leaf_index = 3", recompute=False)
+    assert f"leaf 1 (receipt {corrupt}): its body is not JSON (the row is corrupt)" in report
+    assert "leaf 3 (receipt" in report  # the entries after the corrupt one are still checked
+    assert "Traceback" not in report
+
+
+def test_consent_keys_rewrites_a_readable_key_file_private_and_refuses_a_symlink(tmp_path: Path) -> None:
+    consent_keys = str(Path(sys.executable).parent / "consent-keys")
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps([KEY1]))
+    key_file.chmod(0o644)  # readable by others, as an earlier version or a careless copy left it
+    done = subprocess.run([consent_keys, "rotate", "--key-file", str(key_file)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert key_file.stat().st_mode & 0o777 == 0o600 and len(json.loads(key_file.read_text())) == 2
+    target = tmp_path / "elsewhere.json"
+    target.write_text("unrelated\n")
+    link = tmp_path / "linked.json"
+    link.symlink_to(target)
+    refused = subprocess.run([consent_keys, "rotate", "--key-file", str(link)], capture_output=True, text=True)
+    assert refused.returncode != 0 and "is a symbolic link" in refused.stderr
+    assert target.read_text() == "unrelated\n"

@@ -177,3 +177,36 @@ def test_a_checkpoints_file_splits_into_its_notes() -> None:
     notes = [KEY.sign_note(Checkpoint(KEY.name, n, bytes([n]) * 32).body()) for n in (1, 2, 3)]
     assert split_notes("\n".join(notes) + "\n") == notes
     assert base64.b64decode(notes[1].split("\n")[2]) == bytes([2]) * 32
+
+
+def test_a_forged_compressed_or_oversized_token_is_refused_before_anything_in_it_is_decoded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    import zlib
+
+    from itsdangerous.encoding import base64_encode
+
+    from consent_api import signing
+    from consent_api.signing import Key, ReceiptSigner
+
+    signer = ReceiptSigner([Key("k1", "first-test-secret-0123456789abcdefghijklmnop")])
+    bomb = "." + base64_encode(zlib.compress(b'{"kid":"k1","x":"' + b"A" * 5_000_000 + b'"}', 9)).decode()
+    forged = [bomb + ".c2lnbmF0dXJlLWZvcmdlZC0wMDAwMDAwMDAwMDAwMDAwMDAw",
+              "eyJraWQiOiJrMSJ9" * 200 + ".c2lnbmF0dXJlLWZvcmdlZC0wMDAwMDAwMDAwMDAwMDAwMDAw",
+              "eyJraWQiOiJrMSJ9.c2lnbmF0dXJlLWZvcmdlZC0wMDAwMDAwMDAwMDAwMDAwMDAw"]
+
+    def never(*_: object, **__: object) -> object:
+        raise AssertionError("a token was decoded before its signature was checked")
+
+    monkeypatch.setattr(zlib, "decompress", never)
+    monkeypatch.setattr(signing, "base64_decode", never)
+    monkeypatch.setattr("consent_api.signing.json.loads", never)
+    normal = signer.sign({"rid": "r", "sid": "s", "sha": "0" * 64})
+    for token in forged:
+        started = time.perf_counter()
+        assert signer.verify(token) is None
+        print(f"forged token of {len(token)} characters refused in {(time.perf_counter() - started) * 1e6:.0f} us")
+    monkeypatch.undo()
+    started = time.perf_counter()
+    assert signer.verify(normal) is not None
+    print(f"a genuine token verified in {(time.perf_counter() - started) * 1e6:.0f} us")
