@@ -194,7 +194,7 @@ def test_health_and_openapi_are_served(api: Api) -> None:
 
 def test_no_ip_address_is_stored(tmp_path: Path, site: Served) -> None:
     db = database("sqlite", tmp_path)
-    api = start(api_env(db, site.site_dir, [KEY1]), tmp_path)
+    api = start(api_env(db, site.site_dir, [KEY1], CONSENT_CORS_ORIGINS="https://legal.example"), tmp_path)
     try:
         for _ in range(3):
             create(api, page="https://legal.example/privacy/")

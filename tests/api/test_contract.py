@@ -96,3 +96,23 @@ def test_the_product_server_answers_the_api_under_api(site: Served, tmp_path: Pa
         status, headers, body = fetch(served.url("api/healthz"))
     assert status == 200 and json.loads(body) == {"status": "ok"}
     assert headers["Content-Type"] == "application/json"
+
+
+def test_a_server_fault_answers_5xx_with_retry_after_never_4xx(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The widget drops a 4xx and retries a 5xx with the same receipt id: a fault of ours must be a 5xx."""
+    from sqlalchemy.exc import OperationalError
+
+    log = app.extensions["consent"].log
+
+    def database_down(*_: object) -> None:
+        raise OperationalError("INSERT ...", {}, Exception("the database is not answering"))
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    client = app.test_client()
+    for fault, status in ((database_down, 503), (broken, 500)):
+        monkeypatch.setattr(log, "insert", fault)
+        response = client.post("/api/v1/receipts", json=request_body())
+        assert response.status_code == status and response.headers["Retry-After"] == "1", response.data
+        assert response.is_json and response.json is not None and "error" in response.json
