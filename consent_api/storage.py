@@ -264,10 +264,6 @@ class ReceiptLog:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(receipts)).scalar_one())
-
     def rows(self, since: int | None = None, until: int | None = None, *, by_leaf: bool = False) -> Iterator[Any]:
         """Receipts as rows, by insertion (or, sealed ones only, by leaf index)."""
         query = select(receipts)
@@ -281,10 +277,6 @@ class ReceiptLog:
             query = query.where(receipts.c.created_at < until)
         with self.engine.connect() as conn:
             yield from conn.execution_options(yield_per=1000).execute(query)
-
-    def unsealed(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(_UNSEALED.subquery())).scalar_one())
 
     # -- the tree ------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def _build(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
-    from .server import make_app
+    from .server import PrivateRequestHandler, make_app
 
     site_dir = Path(args.site_dir)
     if not args.no_build:
@@ -51,7 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
     where = f"http://{args.host}:{args.port}/"
     print(f"Serving the legal site on {where}" + ("" if api is None else f" and the consent API on {where}api/"),
           flush=True)
-    run_simple(args.host, args.port, make_app(site_dir, api), threaded=True)
+    run_simple(args.host, args.port, make_app(site_dir, api), threaded=True, request_handler=PrivateRequestHandler)
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.utils import redirect, send_file
 from werkzeug.wrappers import Request, Response
 
@@ -85,3 +86,15 @@ class Dispatcher:
 def make_app(site_dir: Path, api: Any = None) -> Dispatcher:
     """The product as one WSGI app: the static site plus the API under ``/api``."""
     return Dispatcher(StaticSite(site_dir), api)
+
+
+class PrivateRequestHandler(WSGIRequestHandler):
+    """Logs each request as method, path (no query string: receipt links carry tokens) and status,
+    without the client's address."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        self.log("info", '"%s %s" %s', self.command, path, code)
+
+    def address_string(self) -> str:
+        return "-"

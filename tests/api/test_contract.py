@@ -116,3 +116,32 @@ def test_a_server_fault_answers_5xx_with_retry_after_never_4xx(app: Flask, monke
         response = client.post("/api/v1/receipts", json=request_body())
         assert response.status_code == status and response.headers["Retry-After"] == "1", response.data
         assert response.is_json and response.json is not None and "error" in response.json
+
+
+def test_the_product_server_logs_neither_tokens_nor_addresses(site: Served, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.harness import ROOT, fetch, free_port, wait_until_up
+
+    port, log = free_port(), tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
+    env.update(CONSENT_ENV="development", CONSENT_KEY_FILE=str(tmp_path / "keys.json"),
+               CONSENT_LOG_KEY_FILE=str(tmp_path / "log-keys.json"), CONSENT_LOG_DIR=str(tmp_path / "log"),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", NO_MKDOCS_2_WARNING="1")
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "legal_pages.cli", "serve", "--no-build", "--site-dir",
+                                   str(site.site_dir), "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/", server)
+        secret = "a-receipt-token-that-must-not-be-logged"
+        assert fetch(f"http://127.0.0.1:{port}/api/v1/receipts/{uuid.uuid4()}?token={secret}")[0] == 403
+        assert fetch(f"http://127.0.0.1:{port}/privacy/?token={secret}")[0] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    logged = log.read_text()
+    assert '"GET /api/v1/receipts/' in logged and '"GET /privacy/" 200' in logged  # requests are logged...
+    assert secret not in logged and "127.0.0.1 -" not in logged  # ...without tokens or addresses
