@@ -4,9 +4,11 @@ Content-Security-Policy, and access logs without addresses or tokens."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -100,3 +102,62 @@ def test_the_daily_rebuild_switches_the_served_site_in_one_step(tmp_path: Path) 
     page = (served / "site" / "privacy" / "index.html").read_text()
     assert 'datetime="2026-11-22"' in page
     assert (served / "site" / ".well-known" / "gpc.json").is_file()
+
+
+def test_the_server_file_the_readme_installs_passes_nginx_t_and_redirects_to_its_own_name(tmp_path: Path) -> None:
+    """deploy/nginx/imarouter-legal.conf as an operator installs it, on Debian's nginx: only the
+    ports, the certificate and the log paths are changed, to run it here."""
+    from tests.e2e.conftest import NGINX
+    from tests.harness import free_port
+
+    http_port, https_port = free_port(), free_port()
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "tmp").mkdir()
+    shutil.copytree(ROOT / "deploy" / "nginx" / "snippets", tmp_path / "snippets")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=legal.example.com", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    installed = (ROOT / "deploy" / "nginx" / "imarouter-legal.conf").read_text()
+    for original, here in (("listen 80;", f"listen 127.0.0.1:{http_port};"), ("listen [::]:80;", ""),
+                           ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+                           ("listen [::]:443 ssl http2;", ""),
+                           ("/etc/ssl/legal.example.com/fullchain.pem", str(tmp_path / "cert.pem")),
+                           ("/etc/ssl/legal.example.com/privkey.pem", str(tmp_path / "key.pem")),
+                           ("/var/log/nginx/imarouter-legal.access.log", str(tmp_path / "access.log")),
+                           ("server 127.0.0.1:8001;", "server 127.0.0.1:9;")):
+        assert original in installed, original
+        installed = installed.replace(original, here)
+    (tmp_path / "conf.d" / "imarouter-legal.conf").write_text(installed)
+    user = "user root;" if os.geteuid() == 0 else ""
+    (tmp_path / "nginx.conf").write_text(
+        f"{user}\npid {tmp_path}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n"
+        f"    include /etc/nginx/mime.types;\n    client_body_temp_path {tmp_path}/tmp;\n"
+        f"    proxy_temp_path {tmp_path}/tmp/p;\n    fastcgi_temp_path {tmp_path}/tmp/f;\n"
+        f"    uwsgi_temp_path {tmp_path}/tmp/u;\n    scgi_temp_path {tmp_path}/tmp/s;\n"
+        "    include conf.d/*.conf;\n}\n")
+    args = ["-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")]
+    checked = subprocess.run([NGINX, "-t", *args], capture_output=True, text=True)
+    assert checked.returncode == 0 and "[emerg]" not in checked.stderr, checked.stderr
+    server = subprocess.Popen([NGINX, *args, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=5)
+            try:
+                connection.request("GET", "/privacy/", headers={"Host": "evil.example"})
+                answer = connection.getresponse()
+                status, location, software = answer.status, answer.getheader("Location"), answer.getheader("Server")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+            finally:
+                connection.close()
+        assert status == 301
+        assert location == "https://legal.example.com/privacy/"  # the configured name, not the client's Host
+        assert software == "nginx"  # no version
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
