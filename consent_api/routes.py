@@ -83,9 +83,8 @@ def _proof(stored: Stored, tree_size: int | None = None) -> dict[str, Any] | Non
     size = int(note.split("\n", 2)[1])
     if stored.leaf_index >= size:
         return None
-    hashes = log.inclusion_proof(stored.leaf_index, size)
     return {"leaf_index": stored.leaf_index, "tree_size": size,
-            "hashes": [base64.b64encode(h).decode() for h in hashes], "checkpoint": note}
+            "hashes": _b64(log.inclusion_proof(stored.leaf_index, size)), "checkpoint": note}
 
 
 def _out(stored: Stored, *, token: bool = True, tree_size: int | None = None) -> dict[str, Any]:
@@ -156,15 +155,6 @@ def _claims() -> dict[str, Any] | None:
     return verified[0]
 
 
-def _tree_size_arg() -> int | None:
-    value = request.args.get("tree_size")
-    if value is None:
-        return None
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise ApiError("'tree_size' must be a whole number", field="tree_size")
-    return int(value)
-
-
 @bp.get("/v1/receipts/<receipt_id>")
 def read(receipt_id: str) -> Response:
     _limit("reads")
@@ -181,7 +171,8 @@ def read(receipt_id: str) -> Response:
     if wants_html:
         history = services().log.for_subject(stored.subject_id, limit=HISTORY_PAGE)
         return Response(_html(stored, history), mimetype="text/html")
-    response = jsonify(_out(stored, tree_size=_tree_size_arg()))
+    wanted = request.args.get("tree_size")
+    response = jsonify(_out(stored, tree_size=_size("tree_size", wanted) if wanted is not None else None))
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
     return response
