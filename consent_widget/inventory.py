@@ -27,6 +27,11 @@ REQUIRED_TEXTS = (
     "no_cookies",
 )
 FALLBACK_LANGUAGE = "en"
+#: Texts an inventory may give, with these English defaults.
+OPTIONAL_TEXTS = {
+    "not_open": ("Cookie choices open when the {policy} takes effect{date}. Until then this site sets "
+                 "only strictly necessary cookies and runs no optional script."),
+}
 #: A third-party origin a category may contact once granted: scheme, host, optional port.
 ORIGIN_RE = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$")
 
@@ -84,7 +89,7 @@ class Inventory:
 
     def texts_for(self, language: str) -> dict[str, str]:
         """The texts in ``language``, each missing one in English."""
-        base = dict(self.texts[FALLBACK_LANGUAGE])
+        base = {**OPTIONAL_TEXTS, **self.texts[FALLBACK_LANGUAGE]}
         base.update(self.texts.get(language.split("-")[0], {}))
         return base
 

@@ -95,6 +95,9 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
             "schema_version": 1,
             "revision": revision,
             "policy": runtime["policy"],
+            # false before the privacy policy's first version takes effect: no choice is asked
+            # or recorded, and no optional category is granted (README: before the first version)
+            "accepting_choices": policy.get("current") is not None,
             "expiry_days": self.inventory.expiry_days,
             "categories": [
                 {"id": cat.id, "required": cat.required, "sale_or_sharing": cat.sale_or_sharing,

@@ -20,7 +20,21 @@ if [ -z "${LEGAL_CONSENT_LOG_DIR:-}" ] && [ -n "${CONSENT_LOG_DIR:-}" ]; then
 fi
 target=$(mkdir -p "$target/builds" && cd "$target" && pwd)
 stamp=$(date -u +%Y%m%dT%H%M%S.%NZ)
-(cd "$repo" && "$bin" build --site-dir "$target/builds/$stamp")
+# The build runs the same check as CI ('imarouter-legal check') and refuses to publish what it
+# refuses. Then the site that is live stays live, and the reasons go to stderr (cron mails
+# them), to the system log (tag imarouter-legal) and to TARGET/REBUILD-REFUSED.txt.
+if ! output=$(cd "$repo" && "$bin" build --site-dir "$target/builds/$stamp" 2>&1); then
+  rm -rf "$target/builds/$stamp"
+  live=$(readlink "$target/site" 2>/dev/null || echo "nothing")
+  { echo "rebuild REFUSED at $stamp: $target/site still serves $live."
+    echo "$output"; } | tee "$target/REBUILD-REFUSED.txt" >&2
+  if command -v logger >/dev/null; then
+    logger -t imarouter-legal -- "rebuild refused: $target/site still serves $live; see $target/REBUILD-REFUSED.txt" || true
+  fi
+  exit 1
+fi
+[ -z "$output" ] || echo "$output"
+rm -f "$target/REBUILD-REFUSED.txt"
 ln -sfn "builds/$stamp" "$target/site.next"
 mv -T "$target/site.next" "$target/site"
 find "$target/builds" -mindepth 1 -maxdepth 1 -type d | sort | head -n -7 | xargs -r rm -rf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,15 @@ from .errors import LegalPagesError
 from .lock import LockEntry, file_sha256, key_of, read_lock, write_lock
 from .model import VERSIONS_DIR, load_policies
 from .paths import long_date
+
+#: The summary ``new-version`` writes, which legal must replace with what changed.
+PLACEHOLDER_SUMMARY = "New version of the {title}, effective {date}."
+_PLACEHOLDER_RE = re.compile(r"New version of the .+, effective .+\.")
+
+
+def is_placeholder_summary(line: str) -> bool:
+    return _PLACEHOLDER_RE.fullmatch(" ".join(line.split())) is not None
+
 
 #: Acknowledgements about the text travel with it into a new version; date findings do not.
 TEXT_RULES = {"section-numbering", "empty-section", "heading-order", "placeholder", "broken-link"}
@@ -47,9 +57,9 @@ def new_version(
         "effective": effective,
         "published": today,
         "material": material,
-        "summary": [f"New version of the {source.title}, effective {long_date(effective)}."],
+        "summary": [PLACEHOLDER_SUMMARY.format(title=source.title, date=long_date(effective))],
     }
-    carried = [
+    carried = [  # the text's findings travel with it; each needs approving again for this version
         {k: v for k, v in (("rule", a.rule), ("match", a.match), ("reason", a.reason)) if v is not None}
         for a in source.acknowledged if a.rule in TEXT_RULES
     ]

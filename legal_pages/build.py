@@ -41,5 +41,7 @@ def build_site(
     try:
         config = load_config(str(config_file), **overrides)
         build(config)
-    except (Abort, ConfigurationError, PluginError) as exc:
+    except Abort as exc:  # MkDocs has logged the reasons above
+        raise LegalPagesError(f"the site did not build ({exc}): see the errors above") from exc
+    except (ConfigurationError, PluginError) as exc:
         raise LegalPagesError(f"the site did not build: {exc}") from exc

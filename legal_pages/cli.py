@@ -98,6 +98,8 @@ def _check(args: argparse.Namespace) -> int:
     )
     for finding in report.findings:
         print(finding.format(Path.cwd()))
+    for note in report.notes:
+        print(f"note: {note}")
     print(report.summary())
     return 1 if report.errors else 0
 

@@ -11,10 +11,18 @@ Rules (the ``rule`` name is what an acknowledgement refers to):
 - ``empty-section``: a heading with nothing under it;
 - ``heading-order``: a heading more than one level below the previous one, or a level-1 heading;
 - ``placeholder``: scraping artefacts, TODOs, lorem ipsum, unreplaced template variables;
-- ``broken-link``: a link to a page of the site that does not exist, or a relative link.
+- ``broken-link``: a link to a page of the site that does not exist, or a relative link;
+- ``published-date``: ``published`` is earlier than the day the file first entered the
+  repository (git knows that day; the editor cannot type it), so notice cannot be backdated;
+- ``approval``: an acknowledgement that does not name who approved it and when;
+- ``unchanged``: a new version with the same text as its predecessor, or with the summary
+  ``new-version`` wrote still in place;
+- ``material-wording`` (a warning): marked material although only wording changed, so every
+  visitor would be asked again for an editorial change.
 
-A finding listed under ``acknowledged`` in the version's front matter is reported
-but does not fail the check.
+A finding listed under ``acknowledged`` in the version's front matter, with its approval, is
+reported but does not fail the check. The build runs the same check and refuses to publish
+when it fails.
 """
 
 from __future__ import annotations
@@ -25,12 +33,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .authoring import is_placeholder_summary
 from .lock import LockEntry, current_entries, is_in_effect, read_lock
 from .model import (
     Acknowledgement,
     Problem,
     RawSource,
     Version,
+    acknowledgements,
     policy_dirs,
     read_source,
     to_version,
@@ -38,8 +48,17 @@ from .model import (
     version_files,
 )
 from .paths import long_date
+from .provenance import Arrival, Provenance, first_seen
 
 DEFAULT_NOTICE_DAYS = 30
+
+#: The day the publishing rules ``published-date`` and ``approval`` came in. A version that
+#: entered the repository before it was reviewed without them: its findings under them are
+#: reported as warnings (its text is immutable, so it cannot be brought up to date).
+RULES_SINCE = dt.date(2026, 11, 30)
+LATER_RULES = frozenset({"published-date", "approval"})
+#: Findings no acknowledgement can cover.
+UNACKNOWLEDGEABLE = frozenset({"approval", "front-matter", "encoding"})
 
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
@@ -84,7 +103,8 @@ class Finding:
                 shown = self.path
         text = f"{shown}:{self.line}: {self.severity} [{self.rule}] {self.message}"
         if self.acknowledged is not None:
-            text += f" (acknowledged: {' '.join(self.acknowledged.reason.split())})"
+            approval = self.acknowledged.approval or "no approver named"
+            text += f" (acknowledged, {approval}: {' '.join(self.acknowledged.reason.split())})"
         return text
 
 
@@ -93,6 +113,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     files: int = 0
     policies: int = 0
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
 
     @property
     def errors(self) -> list[Finding]:
@@ -301,20 +322,82 @@ def _date_text(entry: LockEntry) -> str:
 
 
 def _acknowledge(problem: Problem, acks: tuple[Acknowledgement, ...]) -> Finding:
-    for ack in acks:
-        if ack.covers(problem.rule, problem.message):
-            return Finding(problem.path, problem.line, problem.rule, problem.message, ack)
+    if problem.rule not in UNACKNOWLEDGEABLE:
+        for ack in acks:
+            if ack.covers(problem.rule, problem.message):
+                return Finding(problem.path, problem.line, problem.rule, problem.message, ack)
     return Finding(problem.path, problem.line, problem.rule, problem.message)
 
 
-def _acks_of(src: RawSource) -> tuple[Acknowledgement, ...]:
-    raw = src.meta.get("acknowledged")
-    if not isinstance(raw, list):
-        return ()
-    return tuple(
-        Acknowledgement(str(a["rule"]), str(a["reason"]), a.get("match"))
-        for a in raw if isinstance(a, dict) and "rule" in a and "reason" in a
-    )
+def check_provenance(src: RawSource, version: Version, arrival: Arrival) -> list[Problem]:
+    """``published`` may not be earlier than the day the text entered the repository."""
+    if version.published >= arrival.date:
+        return []
+    if version.effective < arrival.date:
+        message = (
+            f"'published: {version.published}' and 'effective: {version.effective}' are both before "
+            f"{arrival.describe()}, when this file first entered the repository: a version is "
+            "published here before it takes effect. A text published earlier elsewhere (an import) "
+            "needs an approved acknowledgement of [published-date] saying where and when"
+        )
+    else:
+        message = (
+            f"'published: {version.published}' is before {arrival.describe()}, when this file first "
+            "entered the repository: notice counts from the day readers could see the text here. "
+            f"Set 'published' to {arrival.date} or later (and, for a material change, 'effective' "
+            "at least the notice period after it)"
+        )
+    return [Problem(src.path, src.field_line("published"), "published-date", message)]
+
+
+def check_approvals(src: RawSource, acks: tuple[Acknowledgement, ...], now: dt.date) -> list[Problem]:
+    problems = []
+    for ack in acks:
+        where = f"[{ack.rule}]" + (f" matching '{ack.match}'" if ack.match else "")
+        if ack.approved_by is None or ack.approved_on is None:
+            problems.append(Problem(
+                src.path, src.field_line("acknowledged"), "approval",
+                f"the acknowledgement of {where} names no approver: add 'approved_by: NAME' and "
+                "'approved_on: YYYY-MM-DD' (who in legal accepted the finding, and when)"))
+        elif ack.approved_on > now:
+            problems.append(Problem(
+                src.path, src.field_line("acknowledged"), "approval",
+                f"the acknowledgement of {where} is approved on {ack.approved_on}, a date still to come"))
+    return problems
+
+
+def _blocks(body: str) -> list[str]:
+    return [" ".join(b.split()) for b in re.split(r"\n\s*\n", body) if b.strip()]
+
+
+def check_changed(src: RawSource, version: Version, previous: Version | None) -> list[Problem]:
+    """A new version must change something, and say what; an editorial one need not ask again."""
+    problems = []
+    for i, line in enumerate(version.summary):
+        if is_placeholder_summary(line):
+            problems.append(Problem(
+                src.path, src.field_line("summary") + 1 + i, "unchanged",
+                f"the summary is still the text 'new-version' wrote ('{line}'): say in plain words "
+                "what changed for the reader"))
+    if previous is None:
+        return problems
+    if version.body.split() == previous.body.split():
+        problems.append(Problem(
+            src.path, src.body_line, "unchanged",
+            f"the text is the same as the version effective {previous.effective}: a new version must "
+            "change the text (delete this file if nothing changes)"))
+        return problems
+    old, new = _blocks(previous.body), _blocks(version.body)
+    old_headings = [b for b in old if HEADING_RE.match(b)]
+    new_headings = [b for b in new if HEADING_RE.match(b)]
+    if version.material and len(old) == len(new) and old_headings == new_headings:
+        words = sum(1 for a, b in zip(old, new) if a != b)
+        problems.append(Problem(
+            src.path, src.field_line("material"), "material-wording",
+            f"'material: true', but only wording changed (the same {_plural(len(new), 'block')} and "
+            f"headings; {_plural(words, 'block')} reworded): every visitor will be asked to consent "
+            "again. If the change is editorial, set 'material: false'"))
+    return problems
 
 
 def check(
@@ -323,9 +406,18 @@ def check(
     lock_path: Path,
     today: dt.date,
     notice_days: int = DEFAULT_NOTICE_DAYS,
+    provenance: Provenance | None = None,
+    now: dt.date | None = None,
 ) -> Report:
-    """Lint every policy source under ``docs_dir``."""
+    """Lint every policy source under ``docs_dir`` as of ``today`` (the build date).
+
+    ``now`` is the real date (default: the clock), for what git and approvals record."""
+    now = now or dt.date.today()
+    provenance = provenance if provenance is not None else first_seen(docs_dir)
     report = Report()
+    if provenance.unavailable:
+        report.notes.append(f"'published' dates were not checked against the repository: "
+                            f"{provenance.unavailable}")
     routes = site_routes(docs_dir)
     lock_problems: dict[Path, list[Problem]] = {}
     for problem in check_lock(docs_dir, lock_path, today):
@@ -334,17 +426,25 @@ def check(
     report.policies = len(folders)
     seen: set[Path] = set()
     for folder in folders:
+        previous: Version | None = None
         for path in version_files(folder):
             seen.add(path)
             report.files += 1
             src = read_source(path)
             problems = validate_front_matter(src)
-            if not problems:
-                problems += check_dates(src, to_version(folder.name, src), notice_days)
+            version = to_version(folder.name, src) if not problems else None
+            arrival = provenance.arrival(path, now)
+            if version is not None:
+                problems += check_dates(src, version, notice_days)
+                problems += check_changed(src, version, previous)
+                if arrival is not None:
+                    problems += check_provenance(src, version, arrival)
+            acks = acknowledgements(src.meta)
+            problems += check_approvals(src, acks, now)
             problems += lock_problems.get(path, [])
             problems += check_structure(src) + check_text(src) + check_links(src, routes)
-            acks = _acks_of(src)
-            findings = sorted((_acknowledge(p, acks) for p in problems), key=lambda f: f.line)
+            introduced = arrival.date if arrival is not None else (version.effective if version else now)
+            findings = sorted((_finding(p, acks, introduced) for p in problems), key=lambda f: f.line)
             report.findings.extend(findings)
             for ack in acks:
                 if not any(f.acknowledged is ack for f in findings):
@@ -354,7 +454,26 @@ def check(
                         + (f" matching '{ack.match}'" if ack.match else "")
                         + " no longer occurs", warning=True,
                     ))
+            previous = version or previous
     for path, problems in lock_problems.items():
         if path not in seen:
             report.findings.extend(_acknowledge(p, ()) for p in problems)
     return report
+
+
+def _finding(problem: Problem, acks: tuple[Acknowledgement, ...], introduced: dt.date) -> Finding:
+    if problem.rule == "material-wording":
+        return Finding(problem.path, problem.line, problem.rule, problem.message, warning=True)
+    if problem.rule in LATER_RULES and introduced < RULES_SINCE:
+        return Finding(problem.path, problem.line, problem.rule,
+                       f"{problem.message} (reported only: this version entered the repository on "
+                       f"{introduced}, before the rule applied on {RULES_SINCE})", warning=True)
+    return _acknowledge(problem, acks)
+
+
+def refusals(report: Report, preview: bool = False) -> list[Finding]:
+    """The errors that stop a build: all of them, except (in a preview) those of drafts, which
+    no reader of the live site sees."""
+    if not preview:
+        return report.errors
+    return [f for f in report.errors if read_source(f.path).meta.get("draft") is not True]

@@ -7,6 +7,8 @@ another generator by writing another adapter of this size.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 import re
 from pathlib import Path
@@ -22,6 +24,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from .errors import LegalPagesError
+from .lint import DEFAULT_NOTICE_DAYS, check, refusals
 from .model import VERSIONS_DIR, Version, load_policies, parse_build_date
 from .paths import long_date, page_url
 from .site import Output, PolicyView, SitePlan, plan_site, split_body
@@ -30,11 +33,14 @@ POLICY_LIST_MARKER = "<!-- legal:policies -->"
 HEADING_IDS = re.compile(r'(<h[1-6])\s+id="[^"]*"')
 HEADING_ANCHORS = re.compile(r'<a class="headerlink"[^>]*>[^<]*</a>')
 TRUE_WORDS = {"1", "true", "yes", "on"}
+log = logging.getLogger("mkdocs.plugins.legal_pages")
 
 
 class LegalPagesConfig(Config):  # type: ignore[no-untyped-call]
     build_date = c.Optional(c.Type(str))
     preview = c.Type(bool, default=False)
+    lock = c.Optional(c.Type(str))  # default: policies.lock beside the docs folder
+    notice_days = c.Optional(c.Type(int))  # default: LEGAL_NOTICE_DAYS or 30
 
 
 class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped-call]
@@ -56,6 +62,7 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         docs_dir = Path(config.docs_dir)
         try:
             as_of = parse_build_date(self.config.build_date or os.environ.get("LEGAL_BUILD_DATE"))
+            self._gate(config, docs_dir, as_of, preview)
             policies = load_policies(docs_dir)
             self.rendered: dict[str, str] = {}
             render = _renderer(config)
@@ -82,6 +89,26 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
             ],
         }
         return config
+
+    def _gate(self, config: MkDocsConfig, docs_dir: Path, as_of: dt.date, preview: bool) -> None:
+        """Refuse to build what ``imarouter-legal check`` refuses, with the same messages."""
+        base = Path(config.config_file_path or ".").resolve().parent
+        lock = Path(self.config.lock) if self.config.lock else docs_dir.parent / "policies.lock"
+        lock = lock if lock.is_absolute() else base / lock
+        days = self.config.notice_days or int(os.environ.get("LEGAL_NOTICE_DAYS") or DEFAULT_NOTICE_DAYS)
+        report = check(docs_dir, lock_path=lock, today=as_of, notice_days=days)
+        for finding in report.findings:
+            if finding.severity != "error":
+                log.info("%s", finding.format(base))
+        for note in report.notes:
+            log.info("note: %s", note)
+        refused = refusals(report, preview)
+        if refused:
+            raise LegalPagesError(
+                f"the check refuses to publish this (as of {as_of}); nothing was built:\n"
+                + "\n".join(f.format(base) for f in refused)
+                + "\n" + report.summary()
+            )
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         for file in list(files):
@@ -124,8 +151,10 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
 def _policy_facts(view: PolicyView, site_url: str) -> dict[str, Any]:
     """What other plugins (the consent widget) need to know of a policy."""
     current, anchor = view.current, view.material_anchor()
-    if current is None or anchor is None:
-        return {"title": view.title, "current": None}
+    if current is None or anchor is None:  # no version in effect yet: nothing to agree to
+        first = view.upcoming[0] if view.upcoming else None
+        return {"title": view.title, "current": None, "anchor": None,
+                "opens": long_date(first.effective) if first else None}
     changes = view.changes_src(anchor)
     return {
         "title": view.title,

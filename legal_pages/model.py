@@ -30,7 +30,7 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "published": (True, "a date written YYYY-MM-DD"),
     "material": (True, "true or false"),
     "summary": (True, "a list of one or more lines of text"),
-    "acknowledged": (False, "a list of findings, each with 'rule' and 'reason'"),
+    "acknowledged": (False, "a list of findings, each with 'rule', 'reason', 'approved_by' and 'approved_on'"),
     "draft": (False, "true or false"),
     "note": (False, "a line of text"),
 }
@@ -53,12 +53,21 @@ class Acknowledgement:
     rule: str
     reason: str
     match: str | None = None
+    approved_by: str | None = None
+    approved_on: dt.date | None = None
 
     def covers(self, rule: str, text: str) -> bool:
         """Does this acknowledge a finding? Any run of white space (also no-break) matches any other."""
         if rule != self.rule:
             return False
         return self.match is None or " ".join(self.match.split()) in " ".join(text.split())
+
+    @property
+    def approval(self) -> str | None:
+        """``approved by NAME on DATE``, when both are given."""
+        if self.approved_by is None or self.approved_on is None:
+            return None
+        return f"approved by {' '.join(self.approved_by.split())} on {self.approved_on}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,12 @@ class Version:
     draft: bool = False
     note: str | None = None
     acknowledged: tuple[Acknowledgement, ...] = ()
+
+    @property
+    def dated_by_text(self) -> bool:
+        """Does the policy text itself state its effective date? When it does not, the date
+        was assigned (by the front matter) and the site says so."""
+        return states_date(self.body, self.effective)
 
 
 @dataclass(frozen=True)
@@ -237,14 +252,50 @@ def validate_front_matter(src: RawSource) -> list[Problem]:
     return problems
 
 
+ACK_FIELDS = {"rule", "reason", "match", "approved_by", "approved_on"}
+
+
 def _valid_ack(item: Any) -> bool:
+    """Well-formed; whether it is approved is the check's business (rule ``approval``)."""
     return (
         isinstance(item, dict)
         and _is_text(item.get("rule"))
         and _is_text(item.get("reason"))
-        and set(item) <= {"rule", "reason", "match"}
+        and set(item) <= ACK_FIELDS
         and (item.get("match") is None or _is_text(item.get("match")))
+        and (item.get("approved_by") is None or _is_text(item.get("approved_by")))
+        and (item.get("approved_on") is None or _as_date(item.get("approved_on")) is not None)
     )
+
+
+def acknowledgements(meta: Mapping[str, Any]) -> tuple[Acknowledgement, ...]:
+    """The well-formed acknowledgements of a front matter (the others are front-matter errors)."""
+    raw = meta.get("acknowledged")
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        Acknowledgement(
+            str(a["rule"]).strip(), str(a["reason"]), a.get("match"),
+            str(a["approved_by"]).strip() if _is_text(a.get("approved_by")) else None,
+            _as_date(a.get("approved_on")),
+        )
+        for a in raw if _valid_ack(a)
+    )
+
+
+MONTHS = ("January February March April May June July August September October November December").split()
+
+
+def states_date(text: str, day: dt.date) -> bool:
+    """Does ``text`` write ``day`` (March 31, 2025 / 31 March 2025 / 2025-03-31 / Mar. 31, 2025)?"""
+    month = MONTHS[day.month - 1]
+    short = month[:3]
+    patterns = [
+        rf"\b(?:{month}|{short}\.?)\s+0?{day.day}(?:st|nd|rd|th)?,?\s+{day.year}\b",
+        rf"\b0?{day.day}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{month}|{short}\.?),?\s+{day.year}\b",
+        rf"\b{day.isoformat()}\b",
+    ]
+    return any(re.search(p, text, re.I) for p in patterns)
 
 
 def to_version(policy: str, src: RawSource) -> Version:
@@ -256,10 +307,7 @@ def to_version(policy: str, src: RawSource) -> Version:
     meta = src.meta
     effective, published = _as_date(meta["effective"]), _as_date(meta["published"])
     assert effective is not None and published is not None  # validated above
-    acks = tuple(
-        Acknowledgement(rule=a["rule"], reason=a["reason"], match=a.get("match"))
-        for a in meta.get("acknowledged") or ()
-    )
+    acks = acknowledgements(meta)
     return Version(
         policy=policy,
         id=effective.isoformat(),

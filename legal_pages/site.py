@@ -157,7 +157,7 @@ class SitePlan:
     def policy_list(self, from_src: str) -> str:
         """Markdown list of the policies, for a landing page at ``from_src``."""
         return render_template(
-            "policy_list.md.j2", views=[v for v in self.views if v.versions],
+            "policy_list.md.j2", views=self.views,
             link=lambda to: rel(from_src, to), date=long_date,
         )
 
@@ -251,7 +251,6 @@ def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
         "version.md.j2",
         view=view, v=v, is_index=is_index, status=view.status(v),
         unpublished=view.is_unpublished(v),
-        ended=successor.effective - dt.timedelta(days=1) if successor else None,
         successor={
             "v": successor, "page": rel(src, view.version_src(successor)),
             "changes": rel(src, c) if (c := view.changes_src(successor)) else None,

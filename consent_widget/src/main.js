@@ -10,8 +10,11 @@ import { mountBanner, showBanner, hideBanner, openDialog, closeDialog, readSwitc
 const cfg = JSON.parse(document.getElementById("imr-consent-config").textContent);
 const gpc = navigator.globalPrivacyControl === true;
 const optional = cfg.cats.filter((c) => !c.req);
+// Before the privacy policy's first version takes effect there is nothing to agree to: no
+// banner, no receipt, no optional category (the dialog says when choices open).
+const open = !!cfg.policy.version;
 let rec = readChoice();
-let current = isCurrent(rec, cfg, Date.now());
+let current = open && isCurrent(rec, cfg, Date.now());
 
 /** Is a category allowed now? Required ones always; others only by a current choice. */
 function granted(id) {
@@ -27,6 +30,7 @@ function apply(choices) {
 }
 
 function choose(wanted, method) {
+  if (!open) return;
   const before = current ? rec.c : {};
   const c = {};
   for (const cat of cfg.cats) c[cat.id] = cat.req || (!(gpc && cat.gpc) && !!wanted[cat.id]);
@@ -59,14 +63,14 @@ function choose(wanted, method) {
 const all = (value) => Object.fromEntries(optional.map((c) => [c.id, value]));
 
 setDefaults();
-mountBanner();
+if (open) mountBanner();
 if (current && gpc && optional.some((c) => c.gpc && rec.c[c.id])) {
   choose(rec.c, "gpc"); // the signal wins over an earlier choice
 } else if (!current && gpc && optional.every((c) => c.gpc)) {
   choose(all(false), "gpc"); // nothing left to ask
 }
 if (current) apply(rec.c);
-else showBanner(rec && rec.pv !== cfg.policy.anchor);
+else if (open) showBanner(rec && rec.pv !== cfg.policy.anchor);
 watch(granted);
 
 document.addEventListener("click", (e) => {
@@ -89,8 +93,9 @@ document.addEventListener("DOMContentLoaded", () => {
 addEventListener("online", () => flush(cfg));
 
 window.imrConsent = Object.freeze({
-  /** @returns {boolean|null} true or false once chosen; null while nothing is chosen */
-  get: (id) => (cfg.cats.some((c) => c.id === id && c.req) ? true : current ? granted(id) : null),
+  /** @returns {boolean|null} true or false once chosen; null while nothing is chosen (false
+   *  for optional categories while no privacy policy is in effect: nothing can be chosen) */
+  get: (id) => (cfg.cats.some((c) => c.id === id && c.req) ? true : !open ? false : current ? granted(id) : null),
   choices: () => (current ? Object.assign({}, rec.c) : null),
   open: () => openDialog(cfg, { rec: current ? rec : null, gpc: gpc }),
   revision: cfg.rev,

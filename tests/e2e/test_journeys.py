@@ -5,6 +5,7 @@ that the browser reported no Content-Security-Policy violation."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import BANNER, Product, Visitor
+from legal_pages.lock import update_lock
 from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, wait_for
 
 pytestmark = pytest.mark.browser
@@ -104,9 +106,14 @@ def evolving_site(tmp_path: Path) -> Iterator[tuple[Product, Callable[[str], Non
     (docs / "privacy" / "versions" / f"{NEXT}.md").write_text(
         "---\ntitle: Privacy Policy\n"
         f"effective: {NEXT}\npublished: 2026-12-01\nmaterial: true\n"
-        "summary:\n  - A test fixture version that adds a paragraph on consent receipts.\n---\n"
+        "summary:\n  - A test fixture version that adds a paragraph on consent receipts.\n"
+        "acknowledged:\n  - rule: section-numbering\n    match: section 6\n"
+        "    reason: Carried from the current text.\n    approved_by: Test Legal\n    approved_on: 2026-11-30\n"
+        "---\n"
         + body + "\nWe keep a signed receipt of every cookie choice you make.\n"
     )
+    shutil.copy(ROOT / "policies.lock", tmp_path / "policies.lock")
+    update_lock(docs, tmp_path / "policies.lock", dt.date.fromisoformat(BUILD_DATE))  # the build checks it
     port = free_port()
     site_dir = tmp_path / "site"
 

@@ -227,7 +227,9 @@ def test_links_to_missing_pages_and_relative_links_are_errors(docs: Path) -> Non
 def test_an_acknowledged_finding_is_listed_but_does_not_fail(docs: Path) -> None:
     write(docs, "2026-01-01", "title: Demo\neffective: 2026-01-01\npublished: 2026-01-01\nmaterial: false\n"
           "summary: [x]\nacknowledged:\n  - rule: placeholder\n    match: TODO\n    reason: Verbatim.\n"
-          "  - rule: empty-section\n    reason: Nothing is empty any more.\n",
+          "    approved_by: Ana Legal\n    approved_on: 2026-01-01\n"
+          "  - rule: empty-section\n    reason: Nothing is empty any more.\n"
+          "    approved_by: Ana Legal\n    approved_on: 2026-01-01\n",
           body="## 1. Scope\n\nWe keep data for TODO days.\n")
     report = run(docs)
     assert [(f.severity, f.rule) for f in report.findings] == [
@@ -235,7 +237,8 @@ def test_an_acknowledged_finding_is_listed_but_does_not_fail(docs: Path) -> None
     ]
     assert report.errors == []
     assert report.findings[0].format().endswith(
-        "2026-01-01.md:17: acknowledged [placeholder] 'TODO' is a placeholder (acknowledged: Verbatim.)"
+        "2026-01-01.md:21: acknowledged [placeholder] 'TODO' is a placeholder "
+        "(acknowledged, approved by Ana Legal on 2026-01-01: Verbatim.)"
     )
     assert report.findings[1].message == "the acknowledged finding [empty-section] no longer occurs"
 
@@ -269,12 +272,12 @@ def test_editing_the_2025_03_31_text_fails_the_check_naming_the_file(project_cop
     assert result.returncode == 1
     assert ("docs/privacy/versions/2025-03-31.md:1: error [immutable] published versions are immutable: "
             "this version took effect on March 31, 2025") in result.stdout
-    assert result.stdout.splitlines()[-1] == (
-        "Checked 2 versions of 1 policy: 1 error, 4 acknowledged, 0 warnings."
+    assert result.stdout.splitlines()[-1] == (  # the warnings: acknowledgements from before approvals
+        "Checked 2 versions of 1 policy: 1 error, 4 acknowledged, 3 warnings."
     )
 
 
-def test_new_version_then_check_passes_and_the_build_shows_it_as_upcoming(project_copy: Path) -> None:
+def test_new_version_is_refused_until_edited_then_checks_and_builds_as_upcoming(project_copy: Path) -> None:
     created = cli("new-version", "privacy", "--effective", "2026-12-31", "--today", "2026-11-22",
                   cwd=project_copy)
     path = project_copy / "docs" / "privacy" / "versions" / "2026-12-31.md"
@@ -283,8 +286,31 @@ def test_new_version_then_check_passes_and_the_build_shows_it_as_upcoming(projec
     assert text.startswith("---\ntitle: Privacy Policy\neffective: 2026-12-31\npublished: 2026-11-22\n"
                            "material: true\n")
     assert "## 14. Contact Us" in text
-    result = cli("check", "--today", "2026-11-22", check=False, cwd=project_copy)
+    unedited = cli("check", "--today", "2026-11-22", check=False, cwd=project_copy)
+    assert unedited.returncode == 1
+    errors = [line for line in unedited.stdout.splitlines() if ": error [" in line]
+    assert errors == [
+        "docs/privacy/versions/2026-12-31.md:7: error [unchanged] the summary is still the text 'new-version' "
+        "wrote ('New version of the Privacy Policy, effective December 31, 2026.'): say in plain words what "
+        "changed for the reader",
+        "docs/privacy/versions/2026-12-31.md:8: error [approval] the acknowledgement of [section-numbering] "
+        "matching 'section 6' names no approver: add 'approved_by: NAME' and 'approved_on: YYYY-MM-DD' (who in "
+        "legal accepted the finding, and when)",
+        "docs/privacy/versions/2026-12-31.md:14: error [unchanged] the text is the same as the version effective "
+        "2026-11-22: a new version must change the text (delete this file if nothing changes)",
+    ]
+    # Legal edits what new-version left to edit: summary, text, approval of the carried finding.
+    text = text.replace("- New version of the Privacy Policy, effective December 31, 2026.",
+                        "- Section 13 now names the date of the last review.")
+    text = text.replace("    would change the text legal approved.'\n",
+                        "    would change the text legal approved.'\n  approved_by: Ana Legal\n  approved_on: 2026-11-22\n")
+    text += "\nThis policy was last reviewed in November 2026.\n"
+    path.write_text(text)
+    cli("lock", "--today", "2026-11-22", cwd=project_copy)
+    result = cli("check", "--today", "2026-11-22", "--notice-days", "30", check=False, cwd=project_copy)
     assert result.returncode == 0, result.stdout
+    assert ("2026-12-31.md:59: acknowledged [section-numbering] section 7 follows section 5: section 6 is "
+            "missing (acknowledged, approved by Ana Legal on 2026-11-22:") in result.stdout
     site = project_copy / "site"
     cli("build", "--docs-dir", str(project_copy / "docs"), "--site-dir", str(site), "--date", "2026-11-30",
         "--site-url", "https://legal.example.test/")
@@ -322,6 +348,7 @@ def test_preview_shows_drafts_marked_and_the_live_build_hides_them(project_copy:
     docs = project_copy / "docs"
     write(docs, "2027-02-01", "title: Privacy Policy\neffective: 2027-02-01\npublished: 2026-12-20\n"
           "material: false\ndraft: true\nsummary: [A draft.]\n", slug="privacy")
+    cli("lock", "--today", "2026-11-22", cwd=project_copy)
     live, preview = project_copy / "live", project_copy / "preview"
     common = ["--docs-dir", str(docs), "--date", "2026-11-22", "--site-url", "https://legal.example.test/"]
     cli("build", "--site-dir", str(live), *common)
@@ -329,5 +356,7 @@ def test_preview_shows_drafts_marked_and_the_live_build_hides_them(project_copy:
     assert not (live / "privacy" / "2027-02-01").exists()
     page = html.parse(str(preview / "privacy" / "2027-02-01" / "index.html")).getroot()
     notice = page.cssselect(".legal-notice--preview")[0].text_content()
-    assert "Preview: this version is not published. It is a draft." in notice
+    assert "Preview of a draft: this version is not published." in notice
+    assert "not published on any date while it stays one" in notice
+    assert "December 20, 2026" not in notice  # a draft is published on no date
     assert "Preview build." in page.cssselect(".legal-announce--preview")[0].text_content()

@@ -65,7 +65,8 @@ def test_every_version_has_its_permanent_page_saying_what_it_is(build_as_of: Bui
     archived = article(site, "demo/2026-01-01")
     notice = text(archived.cssselect(".legal-notice--archived")[0])
     assert "This version is archived" in notice
-    assert "from January 1, 2026 until May 31, 2026" in notice
+    # Only dates the sources give: not "until May 31", which no source states.
+    assert "from January 1, 2026 until the version effective June 1, 2026 replaced it" in notice
     links = {text(a): a.get("href") for a in archived.cssselect(".legal-notice--archived a")}
     assert links == {
         "the version effective June 1, 2026": "../2026-06-01/",
@@ -214,4 +215,5 @@ def test_a_broken_source_fails_the_build_naming_file_and_line(tmp_path: Path) ->
     )
     result = cli("build", "--site-dir", str(tmp_path / "site"), "--docs-dir", str(docs), check=False)
     assert result.returncode == 1
-    assert "2026-01-01.md:1: the required field 'material' is missing (true or false)" in result.stderr
+    assert ("2026-01-01.md:1: error [front-matter] the required field 'material' is missing (true or false)"
+            in result.stderr)
