@@ -391,7 +391,7 @@ def check_changed(src: RawSource, version: Version, previous: Version | None) ->
     old_headings = [b for b in old if HEADING_RE.match(b)]
     new_headings = [b for b in new if HEADING_RE.match(b)]
     if version.material and len(old) == len(new) and old_headings == new_headings:
-        words = sum(1 for a, b in zip(old, new) if a != b)
+        words = sum(1 for a, b in zip(old, new, strict=True) if a != b)
         problems.append(Problem(
             src.path, src.field_line("material"), "material-wording",
             f"'material: true', but only wording changed (the same {_plural(len(new), 'block')} and "

@@ -283,7 +283,8 @@ def acknowledgements(meta: Mapping[str, Any]) -> tuple[Acknowledgement, ...]:
     )
 
 
-MONTHS = ("January February March April May June July August September October November December").split()
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December"]
 
 
 def states_date(text: str, day: dt.date) -> bool:

@@ -65,7 +65,7 @@ def first_seen(docs_dir: Path) -> Provenance:
     for record in log.split("\x01")[1:]:  # newest first: older commits overwrite
         header, _, names = record.partition("\x00")
         commit, stamp = header.split()
-        day = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc).date()
+        day = dt.datetime.fromtimestamp(int(stamp), dt.UTC).date()
         for name in names.split("\x00"):
             if name.strip():
                 arrivals[(top / name.strip()).resolve()] = Arrival(day, commit)

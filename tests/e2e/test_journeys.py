@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import BANNER, Product, Visitor
 from legal_pages.lock import update_lock
+from tests.e2e.conftest import BANNER, Product, Visitor
 from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, wait_for
 
 pytestmark = pytest.mark.browser

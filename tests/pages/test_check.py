@@ -303,7 +303,8 @@ def test_new_version_is_refused_until_edited_then_checks_and_builds_as_upcoming(
     text = text.replace("- New version of the Privacy Policy, effective December 31, 2026.",
                         "- Section 13 now names the date of the last review.")
     text = text.replace("    would change the text legal approved.'\n",
-                        "    would change the text legal approved.'\n  approved_by: Ana Legal\n  approved_on: 2026-11-22\n")
+                        "    would change the text legal approved.'\n"
+                        "  approved_by: Ana Legal\n  approved_on: 2026-11-22\n")
     text += "\nThis policy was last reviewed in November 2026.\n"
     path.write_text(text)
     cli("lock", "--today", "2026-11-22", cwd=project_copy)
