@@ -44,7 +44,7 @@ export function openDialog(cfg, state) {
     const cat = cfg.cats.find((c) => c.id === id) || {};
     const refused = state.gpc && cat.gpc;
     input.checked = !refused && !!(state.rec && state.rec.c[id]);
-    input.disabled = !!refused;
+    input.disabled = !!refused || !cfg.policy.version; // no policy in effect: nothing to choose
     const note = d.querySelector('[data-consent-gpc-note="' + id + '"]');
     if (note) note.hidden = !refused;
   }

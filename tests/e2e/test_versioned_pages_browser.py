@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.harness import Served
+from tests.harness import ROOT, Served
 
 pytestmark = pytest.mark.browser
 
@@ -42,3 +44,42 @@ def test_a_policy_page_prints_as_a_clean_document(site: Served, page: Any) -> No
         "No date in the source text; in effect on this site from November 22, 2026")
     page.emulate_media(media="screen")
     expect(footer).to_be_hidden()
+
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December"]
+LONG_DATE = re.compile(r"\b(" + "|".join(MONTHS) + r") (\d{1,2}), (\d{4})\b")
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def dates_in(text: str) -> set[dt.date]:
+    found = {dt.date(int(y), MONTHS.index(m) + 1, int(d)) for m, d, y in LONG_DATE.findall(text)}
+    return found | {dt.date(int(y), int(m), int(d)) for y, m, d in ISO_DATE.findall(text)}
+
+
+def test_the_undated_version_shows_its_date_as_assigned_with_the_note(site: Served, page: Any) -> None:
+    page.goto(site.url("privacy/"))
+    meta = page.locator("article .legal-version-meta")
+    expect(meta).to_contain_text("No date in the source text; in effect on this site from November 22, 2026")
+    expect(meta).not_to_contain_text("Effective November 22, 2026")
+    expect(page.locator("article .legal-version-note")).to_contain_text(
+        "The source text is undated. Its effective date is the date it was first published on this site")
+    page.goto(site.url("privacy/2025-03-31/"))  # dated by its own text: "Last Updated: March 31, 2025"
+    expect(page.locator("article .legal-version-meta")).to_contain_text("Effective March 31, 2025")
+
+
+def test_no_page_states_a_date_that_neither_the_sources_nor_the_front_matter_give(
+    site: Served, page: Any
+) -> None:
+    given: set[dt.date] = set()
+    for source in (ROOT / "docs").rglob("*.md"):  # front matter, notes and policy texts alike
+        given |= dates_in(source.read_text(encoding="utf-8"))
+    pages = sorted(p.relative_to(site.site_dir).parent.as_posix()
+                   for p in site.site_dir.rglob("index.html"))
+    assert len(pages) >= 6
+    for path in pages:
+        page.goto(site.url("" if path == "." else path + "/"))
+        shown = page.locator("body").inner_text() + " ".join(
+            page.locator("time[datetime]").evaluate_all("els => els.map(e => e.getAttribute('datetime'))"))
+        stray = dates_in(shown) - given
+        assert not stray, f"/{path}/ states {sorted(map(str, stray))}, which no source gives"

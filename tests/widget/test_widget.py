@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.harness import Served, wait_for
+from tests.harness import ROOT, Served, build, free_port, serve, wait_for
 from tests.widget.conftest import Visit, route_analytics
 
 pytestmark = pytest.mark.browser
@@ -371,3 +374,50 @@ def test_the_banner_is_there_at_first_paint_and_shifts_nothing(visit: Visit) -> 
     painted = [shown for t, shown in frames if t <= fcp]
     assert painted and painted[-1] is True, (fcp, frames[:8])
     assert page.evaluate("window.__shifts") == []
+
+
+@pytest.fixture(scope="module")
+def site_before_the_policy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The fixture site built before its consent policy ('demo', first effective 2026-01-01) exists."""
+    port = free_port()
+    site_dir = tmp_path_factory.mktemp("before-the-policy")
+    build(site_dir, site_url=f"http://127.0.0.1:{port}/", date="2025-12-01",
+          docs_dir=ROOT / "tests" / "pages" / "fixtures" / "docs")
+    with serve(site_dir, port) as served:
+        yield served
+
+
+def test_before_the_first_version_takes_effect_nothing_is_asked_granted_or_recorded(
+    site_before_the_policy: Served, page: Any
+) -> None:
+    site = site_before_the_policy
+    visit = Visit(page, site)
+    route_analytics(page, visit)
+    api_calls: list[str] = []
+    page.context.route("**/api/**", lambda route: (api_calls.append(route.request.url), route.abort()))
+    manifest = json.loads((site.site_dir / "consent.json").read_text())
+    assert manifest["policy"] == {"id": "demo", "version": None, "anchor": None}
+    assert manifest["accepting_choices"] is False
+    # A choice left by some earlier build, granting everything with this very revision, counts for nothing.
+    forged = {"v": 1, "sid": "00000000-0000-4000-8000-000000000000", "rid": "00000000-0000-4000-8000-000000000001",
+              "rev": manifest["revision"], "pv": None, "ts": int(time.time() * 1000),
+              "c": {c["id"]: True for c in manifest["categories"]}, "m": "banner"}
+    page.context.add_cookies([{"name": "imr_consent", "value": quote(json.dumps(forged)), "url": site.base_url}])
+    visit.goto("")
+    expect(page.locator("article")).to_contain_text("Demo Policy: no version is published yet.")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(BANNER)).to_have_count(0)
+    assert page.evaluate("window.__contentGatedRuns || 0") == 0
+    assert visit.analytics_ran() == 0 and visit.analytics_requests == []
+    assert page.evaluate("window.imrConsent.get('analytics')") is False
+    page.locator("footer").get_by_role("button", name="Cookie settings").click()
+    dialog = page.locator(DIALOG)
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Cookie choices open when the Demo Policy takes effect.")
+    for name in ("Accept all", "Reject all", "Save choices"):
+        expect(dialog.get_by_role("button", name=name)).to_have_count(0)
+    switches = dialog.locator("[data-consent-category]")
+    assert switches.count() >= 1
+    for i in range(switches.count()):
+        expect(switches.nth(i)).to_be_disabled()
+    assert api_calls == []
