@@ -394,7 +394,12 @@ def test_before_the_first_version_takes_effect_nothing_is_asked_granted_or_recor
     visit = Visit(page, site)
     route_analytics(page, visit)
     api_calls: list[str] = []
-    page.context.route("**/api/**", lambda route: (api_calls.append(route.request.url), route.abort()))
+
+    def refuse(route: Any) -> None:
+        api_calls.append(route.request.url)
+        route.abort()
+
+    page.context.route("**/api/**", refuse)
     manifest = json.loads((site.site_dir / "consent.json").read_text())
     assert manifest["policy"] == {"id": "demo", "version": None, "anchor": None}
     assert manifest["accepting_choices"] is False
