@@ -133,7 +133,7 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         meta = page.meta.get("legal") or {}
         version = self.versions.get((str(meta.get("policy")), str(meta.get("version"))))
         if version is not None and body is not None:
-            self.rendered[version.body] = HEADING_ANCHORS.sub("", HEADING_IDS.sub(r"\1", body))
+            self.rendered[version.body] = HEADING_ANCHORS.sub("", body)  # headings keep their ids
         return html
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
