@@ -217,6 +217,8 @@ def site_routes(docs_dir: Path) -> set[str]:
     for folder in policy_dirs(docs_dir):
         slug = folder.name
         routes |= {f"/{slug}/", f"/{slug}/history/"}
+        if len(version_files(folder)) > 1:
+            routes.add(f"/{slug}/compare/")
         for i, path in enumerate(version_files(folder)):
             routes.add(f"/{slug}/{path.stem}/")
             if i:

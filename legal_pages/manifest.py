@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .paths import page_url
+from .paths import page_url, source_file
 
 if TYPE_CHECKING:
     from .site import PolicyView
@@ -37,6 +37,7 @@ def build(views: Sequence[PolicyView], site_url: str) -> dict[str, Any]:
                 "summary": list(v.summary),
                 "sha256": v.sha256,
                 "source": f"{view.slug}/versions/{v.path.name}",
+                "source_url": site_url + source_file(view.slug, v.id),
                 "path": path,
                 "url": site_url + path.lstrip("/"),
                 "changes_url": site_url + page_url(changes) if changes else None,

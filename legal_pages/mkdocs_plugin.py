@@ -8,6 +8,7 @@ another generator by writing another adapter of this size.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -23,10 +24,11 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from . import redline
 from .errors import LegalPagesError
 from .lint import DEFAULT_NOTICE_DAYS, check, refusals
 from .model import VERSIONS_DIR, Version, load_policies, parse_build_date
-from .paths import long_date, page_url
+from .paths import long_date, page_url, source_file
 from .site import Output, PolicyView, SitePlan, plan_site, split_body
 
 POLICY_LIST_MARKER = "<!-- legal:policies -->"
@@ -135,6 +137,25 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         if version is not None and body is not None:
             self.rendered[version.body] = HEADING_ANCHORS.sub("", body)  # headings keep their ids
         return html
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """Each version's exact source file (the bytes its sha256 is of), and its blocks for
+        the page that compares any two in the browser."""
+        render = _renderer(config)
+        for view in self.plan.views:
+            for v in view.versions:
+                target = Path(config.site_dir) / source_file(view.slug, v.id)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(v.path.read_bytes())
+            compare = view.compare_src()
+            if compare is None:
+                continue
+            folder = Path(config.site_dir) / page_url(compare)
+            folder.mkdir(parents=True, exist_ok=True)
+            for v in view.versions:
+                body = self.rendered.get(v.body) or render(v.body)
+                (folder / f"{v.id}.json").write_text(
+                    json.dumps(redline.export(body), separators=(",", ":")), encoding="utf-8")
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         pending = self.pending.get(page.file.src_uri)

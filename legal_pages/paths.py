@@ -16,6 +16,11 @@ def page_url(src: str) -> str:
     return src[: -len("index.md")] if src.endswith("index.md") else src
 
 
+def source_file(slug: str, version_id: str) -> str:
+    """Where a version's exact source file is published: ``privacy/2025-03-31/privacy-2025-03-31.md``."""
+    return f"{slug}/{version_id}/{slug}-{version_id}.md"
+
+
 def rel(from_src: str, to_src: str) -> str:
     """A link from one generated page to another, as the generator resolves it."""
     return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")

@@ -24,6 +24,7 @@ text's headings keep theirs, so section links work).
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -225,7 +226,8 @@ def _runs(marked: list[tuple[str, Piece]]) -> str:
     while k < len(marked):
         status, first = marked[k]
         end = k
-        while end + 1 < len(marked) and marked[end + 1][0] == status and marked[end + 1][1].path == first.path:
+        while (end + 1 < len(marked) and marked[end + 1][0] == status and not first.void
+               and not marked[end + 1][1].void and marked[end + 1][1].path == first.path):
             end += 1
         run = [p for _, p in marked[k:end + 1]]
         if first.void:
@@ -233,7 +235,7 @@ def _runs(marked: list[tuple[str, Piece]]) -> str:
             out.append(" " if first.space else "")
             k += 1
             continue
-        body = "".join(html.escape(p.text) + (" " if p.space else "") for p in run if not p.void)
+        body = "".join(html.escape(p.text) + (" " if p.space else "") for p in run)
         inner = "".join(_open(tag, attrs) for tag, attrs in first.path) + body
         inner += "".join(f"</{tag}>" for tag, _ in reversed(first.path))
         mark = {"=": "", "+": "ins", "-": "del"}[status]
@@ -312,3 +314,24 @@ def _diff_blocks(old: list[Block], new: list[Block], top: bool) -> str:
 def redline(old_html: str, new_html: str) -> str:
     """HTML of ``new_html`` with insertions in ``<ins>`` and deletions in ``<del>`` (see above)."""
     return _diff_blocks(parse(old_html), parse(new_html), top=True)
+
+
+# -- the same, in the reader's browser ----------------------------------------------------------
+# The compare page diffs any two versions in the browser (assets/javascripts/compare.js, a line
+# by line port of the functions above) from each version's blocks, exported here; a test checks
+# that both give the same HTML for every pair.
+
+def export(fragment: str) -> dict[str, object]:
+    """A rendered text's blocks as JSON data for compare.js."""
+    def path_json(path: Path) -> str:
+        return json.dumps([[tag, [list(kv) for kv in attrs]] for tag, attrs in path], separators=(",", ":"))
+
+    def block(b: Block) -> dict[str, object]:
+        out: dict[str, object] = {"t": b.tag, "a": [list(kv) for kv in b.attrs.items()]}
+        if b.children is None:
+            out["p"] = [[p.text, path_json(p.path), int(p.space), int(p.void)] for p in b.pieces]
+        else:
+            out["c"] = [block(c) for c in b.children]
+        return out
+
+    return {"format": 1, "blocks": [block(b) for b in parse(fragment)]}

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from . import feed, manifest, redline
+from . import changenav, feed, manifest, redline
 from .model import Policy, Version
-from .paths import long_date, page_src, page_url, rel
+from .paths import long_date, page_src, page_url, rel, source_file
 from .templates import render_template
 
 #: Turns a version's Markdown body into HTML (the redline compares rendered text).
@@ -146,6 +146,10 @@ class PolicyView:
     def history_src(self) -> str:
         return page_src(self.slug, "history")
 
+    def compare_src(self) -> str | None:
+        """The page that compares any two versions (from two on)."""
+        return page_src(self.slug, "compare") if len(self.versions) > 1 else None
+
 
 @dataclass
 class SitePlan:
@@ -212,18 +216,57 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
         if changes and previous:
             content = render_template(
                 "changes.md.j2", view=view, v=v, previous=previous,
-                redline=fragment_marker("redline"), links=_links(view, v, changes), date=long_date,
+                redline=fragment_marker("redline"), sections=fragment_marker("sections"),
+                summary=fragment_marker("summary"), links=_links(view, v, changes), date=long_date,
             )
 
             def diff(old: Version = previous, new: Version = v) -> str:
                 return redline.redline(html_of(old), html_of(new))
 
-            outputs.append(Output(changes, content, {"redline": diff}))
+            outputs.append(Output(changes, content, _changes_fragments(diff, v, render_html)))
+    compare = view.compare_src()
+    if compare is not None:
+        current = view.current or view.versions[-1]
+        default_from = view.predecessor(current) or view.versions[0]
+        outputs.append(Output(compare, render_template(
+            "compare.md.j2", view=view, newest_first=list(reversed(view.versions)),
+            default_from=default_from.id, default_to=current.id,
+            link=lambda to: rel(compare, to), date=long_date,
+        )))
     outputs.append(Output(view.history_src(), render_template(
         "history.md.j2", view=view, newest_first=list(reversed(view.versions)),
         src=view.history_src(), link=lambda to: rel(view.history_src(), to), date=long_date,
     )))
     return outputs
+
+
+def _changes_fragments(
+    make_redline: Callable[[], str], v: Version, render_html: Renderer
+) -> dict[str, Callable[[], str]]:
+    """The redline with its changes numbered, the list of changed sections, and the summary
+    with its mentions of those sections linked into the redline (computed once, on demand)."""
+    done: list[tuple[str, list[changenav.Section]]] = []
+
+    def annotated() -> tuple[str, list[changenav.Section]]:
+        if not done:
+            done.append(changenav.annotate(make_redline()))
+        return done[0]
+
+    def summary() -> str:
+        sections = annotated()[1]
+        items = []
+        for line in v.summary:
+            rendered = render_html(line).strip()
+            if rendered.startswith("<p>") and rendered.endswith("</p>"):
+                rendered = rendered[3:-4]
+            items.append(f"<li>{changenav.link_summary(rendered, sections)}</li>")
+        return "<ul>" + "".join(items) + "</ul>"
+
+    return {
+        "redline": lambda: annotated()[0],
+        "sections": lambda: changenav.sections_list(annotated()[1]),
+        "summary": summary,
+    }
 
 
 def _links(view: PolicyView, v: Version, src: str) -> dict[str, str | None]:
@@ -236,6 +279,7 @@ def _links(view: PolicyView, v: Version, src: str) -> dict[str, str | None]:
         "changes": rel(src, changes) if changes else None,
         "previous": rel(src, view.version_src(previous)) if previous else None,
         "feed": rel(src, "feed.xml"),
+        "compare": rel(src, c) if (c := view.compare_src()) else None,
     }
 
 
@@ -259,6 +303,7 @@ def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
         current_link=rel(src, view.index_src()),
         upcoming=upcoming,
         links=_links(view, v, src),
+        source=rel(src, source_file(view.slug, v.id)),
         permanent_url=site_url + page_url(view.version_src(v)),
         body_start=BODY_START, body_end=BODY_END,
         date=long_date,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,10 +41,13 @@ def test_a_policy_page_prints_as_a_clean_document(site: Served, page: Any) -> No
     footer = page.locator("article .legal-print-only")
     expect(footer).to_be_visible()
     expect(footer).to_contain_text(f"Permanent URL: {site.url('privacy/2026-11-22/')}")
+    expect(footer).to_contain_text("in effect on this site from November 22, 2026, published November 22, 2026")
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
     expect(page.locator("article .legal-version-meta")).to_contain_text(
         "No date in the source text; in effect on this site from November 22, 2026")
     page.emulate_media(media="screen")
     expect(footer).to_be_hidden()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()  # shown once its script runs
 
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -83,3 +87,20 @@ def test_no_page_states_a_date_that_neither_the_sources_nor_the_front_matter_giv
             page.locator("time[datetime]").evaluate_all("els => els.map(e => e.getAttribute('datetime'))"))
         stray = dates_in(shown) - given
         assert not stray, f"/{path}/ states {sorted(map(str, stray))}, which no source gives"
+
+
+def test_each_version_downloads_as_its_exact_source(site: Served, page: Any) -> None:
+    import hashlib
+    import json
+
+    manifest = json.loads((site.site_dir / "policies.json").read_text())
+    versions = manifest["policies"]["privacy"]["versions"]
+    assert len(versions) == 2
+    for v in versions:
+        page.goto(v["url"])
+        with page.expect_download() as caught:
+            page.locator("article").get_by_role("link", name="Download the source (Markdown)").click()
+        data = Path(caught.value.path()).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == v["sha256"]  # the bytes the lock and manifest name
+        assert data == (ROOT / "docs" / v["source"]).read_bytes()
+        assert caught.value.url == v["source_url"]

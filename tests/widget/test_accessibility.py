@@ -39,3 +39,14 @@ def test_the_open_dialog_has_no_violations(visit: Visit, scheme: str) -> None:
     visit.page.locator("#imr-consent-banner").get_by_role("button", name="Customize").click()
     assert visit.page.locator("#imr-consent-dialog").is_visible()
     assert violations(visit.page) == []
+
+
+@pytest.mark.parametrize("path", ["privacy/2026-11-22/changes/", "privacy/compare/"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_redline_pages_have_no_violations(visit: Visit, scheme: str, path: str) -> None:
+    visit.page.emulate_media(color_scheme=scheme)
+    visit.goto(path)
+    visit.page.locator("#imr-consent-banner").get_by_role("button", name="Reject all").click()
+    redline = visit.page.locator("article .legal-redline")
+    assert redline.locator("ins").count() > 10 and redline.locator("del").count() > 10  # compare has run
+    assert violations(visit.page) == []

@@ -1,0 +1,51 @@
+// Next/previous change on a redline page, and the Print button of a version page. The buttons stay hidden without JavaScript (the list
+// of changed sections still links to every section's first change). Works with Material's
+// instant navigation: everything is looked up at the time of the click.
+(function () {
+  "use strict";
+  var at = { redline: null, index: -1 };
+
+  function setup() {
+    document.querySelectorAll("[data-print]").forEach(function (b) { b.hidden = false; });
+    var nav = document.querySelector("[data-change-nav]");
+    var redline = document.querySelector(".legal-redline");
+    if (!nav || !redline) return;
+    nav.hidden = false;
+    if (at.redline !== redline) at = { redline: redline, index: -1 };
+  }
+
+  function go(step) {
+    setup();
+    var changes = at.redline ? at.redline.querySelectorAll("[data-change]") : [];
+    if (!changes.length) return;
+    var next = Math.min(Math.max(at.index + step, 0), changes.length - 1);
+    if (at.index === -1 && step < 0) next = changes.length - 1;
+    at.index = next;
+    var target = changes[next];
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+    var status = document.querySelector("[data-change-nav] .legal-change-status");
+    if (status) status.textContent = "Change " + (next + 1) + " of " + changes.length;
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+      return;
+    }
+    var button = event.target.closest && event.target.closest("[data-change-step]");
+    if (!button) return;
+    event.preventDefault();
+    go(Number(button.getAttribute("data-change-step")));
+  });
+  document.addEventListener("focusin", function (event) {
+    // A change reached by a link from the list of sections: next/previous continue from it.
+    var change = event.target.closest && event.target.closest("[data-change]");
+    if (change && at.redline && at.redline.contains(change)) {
+      at.index = Array.prototype.indexOf.call(at.redline.querySelectorAll("[data-change]"), change);
+    }
+  });
+  if (typeof document$ !== "undefined") document$.subscribe(setup); // Material's page-change signal
+  else document.addEventListener("DOMContentLoaded", setup);
+  setup();
+})();

@@ -1,0 +1,103 @@
+"""Comparing versions and moving through changes, in Chromium, on the built site.
+
+The compare page diffs in the browser (compare.js, a port of legal_pages/redline.py): it must
+give the very HTML the build gives, on the seeds, on every pair of fixture versions and on
+generated rewrites, and its output must read exactly as each version.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from lxml import html
+from playwright.sync_api import expect
+
+from legal_pages.model import load_policies
+from legal_pages.redline import export, redline
+from tests.harness import ROOT, Served, wait_for
+from tests.pages.test_redline import BODY, assert_exact, fragment, render, rewrite
+
+pytestmark = pytest.mark.browser
+
+
+def body_html(site: Served, path: str) -> str:
+    body = html.parse(str(site.site_dir / path / "index.html")).getroot().cssselect(".legal-text")[0]
+    for anchor in body.cssselect("a.headerlink"):
+        anchor.drop_tree()
+    return (body.text or "") + "".join(html.tostring(c, encoding="unicode") for c in body)
+
+
+def in_browser(page: Any, old_html: str, new_html: str) -> str:
+    result: str = page.evaluate("([a, b]) => window.imrRedline(a, b)", [export(old_html), export(new_html)])
+    return result
+
+
+def test_the_browser_redline_is_the_builds_redline(site: Served, page: Any) -> None:
+    page.goto(site.url("privacy/compare/"))
+    wait_for(page, "typeof window.imrRedline === 'function'")
+    old, new = body_html(site, "privacy/2025-03-31"), body_html(site, "privacy/2026-11-22")
+    assert in_browser(page, old, new) == redline(old, new)
+    assert in_browser(page, new, old) == redline(new, old)
+    pairs = 0
+    for policy in load_policies(ROOT / "tests" / "pages" / "fixtures" / "docs"):
+        for a in policy.versions:
+            for b in policy.versions:
+                if a is not b:
+                    assert in_browser(page, render(a.body), render(b.body)) == redline(render(a.body), render(b.body))
+                    pairs += 1
+    assert pairs >= 6
+    rng = random.Random(2026)
+    ops = ["swap", "delete-paragraph", "add-item", "change-words", "rename-heading", "delete-section",
+           "add-section"]
+    for _ in range(25):
+        changes = [(rng.choice(ops), rng.randrange(1000), rng.randrange(1000)) for _ in range(rng.randint(1, 6))]
+        old_html, new_html = render(BODY), render(rewrite(BODY, changes, random.Random(rng.random())))
+        assert in_browser(page, old_html, new_html) == redline(old_html, new_html)
+
+
+def test_the_compare_page_shows_the_redline_of_the_chosen_pair(site: Served, page: Any) -> None:
+    old, new = body_html(site, "privacy/2025-03-31"), body_html(site, "privacy/2026-11-22")
+    page.goto(site.url("privacy/compare/"))
+    output = page.locator("[data-compare-output]")
+    expect(page.locator("[data-compare-status]")).to_contain_text(
+        "The version effective November 22, 2026 compared with the version effective March 31, 2025")
+    assert_exact(fragment(output.inner_html()), fragment(old), fragment(new))
+    # The reader picks the other direction.
+    page.get_by_label("From the version effective").select_option("2026-11-22")
+    page.get_by_label("to the version effective").select_option("2025-03-31")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator("[data-compare-status]")).to_contain_text(
+        "The version effective March 31, 2025 compared with the version effective November 22, 2026")
+    assert_exact(fragment(output.inner_html()), fragment(new), fragment(old))
+    assert page.url.endswith("#from=2026-11-22&to=2025-03-31")  # a link to this comparison
+    page.reload()
+    expect(page.locator("[data-compare-status]")).to_contain_text("The version effective March 31, 2025 compared")
+
+
+def test_a_reader_jumps_through_the_changes_with_the_keyboard(site: Served, page: Any) -> None:
+    page.goto(site.url("privacy/2026-11-22/changes/"))
+    changes = page.locator(".legal-redline [data-change]").count()
+    assert changes > 10
+    following = page.get_by_role("button", name="Next change")
+    following.focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "change-1"
+    status = page.locator(".legal-change-status")
+    expect(status).to_have_text(f"Change 1 of {changes}")
+    following.focus()
+    page.keyboard.press("Enter")
+    following.focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "change-3"
+    page.get_by_role("button", name="Previous change").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "change-2"
+    expect(status).to_have_text(f"Change 2 of {changes}")
+    # The list of changed sections links into the redline; next continues from there.
+    page.locator(".legal-changed-sections").get_by_role("link", name="14. Contact Us").click()
+    target = page.url.rsplit("#", 1)[1]
+    assert page.locator(f"#{target}").is_visible()
+    summary_links = page.locator(".legal-summary a")
+    assert summary_links.count() >= 3  # the summary names sections; each name links to its changes
