@@ -9,7 +9,11 @@ policy that differs from its predecessor by a few words), then times, in one run
   redlines, histories, feed, manifest);
 - engine with 2N versions, to show how the time grows.
 
-Usage: .venv/bin/python bench/bench_build.py [--versions 100] [--repeat 3]
+Then the compare page's cost at N versions: the browser diffs the two chosen versions from
+their JSON blocks (compare.js, timed here in Node with the first and the last version, the
+widest pair), so its cost does not grow with the number of versions; the bench prints it.
+
+Usage: .venv/bin/python bench/bench_build.py [--versions 100] [--repeat 3] [--smoke]
 Goals (issue 3): engine / baseline <= 1.5; engine(2N) / engine(N) <= 2.
 """
 
@@ -17,14 +21,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import markdown
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,14 +85,61 @@ def make_docs(root: Path, policies: int, versions: int) -> Path:
         blocks = _base_text(rng)
         for v in range(versions):
             day = start + dt.timedelta(days=7 * v)
-            meta = {
-                "title": f"Policy {p}", "effective": day, "published": day,
+            meta = {  # published the notice period before: the build's gate checks it
+                "title": f"Policy {p}", "effective": day, "published": day - dt.timedelta(days=35),
                 "material": v % 4 == 0, "summary": [f"Change number {v}."],
             }
             text = "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n\n" + "\n\n".join(blocks) + "\n"
             (folder / f"{day.isoformat()}.md").write_text(text)
             blocks = _mutate(rng, blocks)
+    from legal_pages.lock import update_lock
+
+    update_lock(docs, root / "policies.lock", dt.date(2030, 1, 1))  # the gate needs every version locked
     return docs
+
+
+NODE_TIMER = """
+const fs = require("fs"), vm = require("vm");
+const sandbox = { window: {}, document: { querySelector: () => null, addEventListener: () => {} },
+                  location: { hash: "" } };
+const [script, first, last] = process.argv.slice(2);
+vm.runInNewContext(fs.readFileSync(script, "utf8"), sandbox);
+const a = JSON.parse(fs.readFileSync(first, "utf8")), b = JSON.parse(fs.readFileSync(last, "utf8"));
+const times = [];
+for (let i = 0; i < 15; i++) {
+  const started = process.hrtime.bigint();
+  sandbox.window.imrRedline(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+  times.push(Number(process.hrtime.bigint() - started) / 1e6);
+}
+times.sort((x, y) => x - y);
+console.log(times[Math.floor(times.length / 2)].toFixed(1));
+"""
+
+
+def compare_cost(versions: int) -> str:
+    """The compare page's work for the widest pair: JSON sizes, and compare.js's time in Node."""
+    from legal_pages.model import read_source
+    from legal_pages.redline import export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        docs = make_docs(root, 1, versions)
+        files = sorted((docs / "policy0" / "versions").glob("*.md"))
+        ext = ["md_in_html", "attr_list", "tables", "toc"]
+        data = [json.dumps(export(markdown.markdown(read_source(f).body, extensions=ext)))
+                for f in (files[0], files[-1])]
+        paths = [root / "first.json", root / "last.json"]
+        for path, text in zip(paths, data, strict=True):
+            path.write_text(text)
+        sizes = f"{len(data[0]) / 1024:.0f} KB + {len(data[1]) / 1024:.0f} KB fetched"
+        node = shutil.which("node")
+        if node is None:
+            return f"{sizes}; node not installed, compare.js not timed"
+        script = root / "time.js"
+        script.write_text(NODE_TIMER)
+        done = subprocess.run([node, str(script), str(ROOT / "overrides" / "assets" / "javascripts" / "compare.js"),
+                               *map(str, paths)], capture_output=True, text=True, check=True, timeout=120)
+        return f"{sizes}; compare.js median {done.stdout.strip()} ms (Node, first vs version {versions})"
 
 
 def _config(root: Path, docs: Path, site: Path, engine: bool, nav: list[object] | None) -> Path:
@@ -136,7 +191,11 @@ def main() -> None:
     parser.add_argument("--policies", type=int, default=3)
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="a seconds-long run (1 policy x 4 versions), for the suite")
     args = parser.parse_args()
+    if args.smoke:
+        args.policies, args.versions, args.repeat = 1, 4, 1
     os.environ.update(NO_MKDOCS_2_WARNING="1", LEGAL_BUILD_DATE="2030-01-01")
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
 
@@ -149,6 +208,7 @@ def main() -> None:
     print(f"{2 * n:>16} {base2:>11.2f} {engine2:>9.2f} {engine2 / base2:>16.2f}")
     print(f"engine time growth when versions double: {engine2 / engine:.2f}x (goal <= 2.00)")
     print(f"engine cost over baseline at {n} versions: {engine / base:.2f}x (goal <= 1.50)")
+    print(f"compare page at {n} versions: {compare_cost(n)}")
 
 
 if __name__ == "__main__":

@@ -29,3 +29,9 @@ def test_the_api_benchmark_runs_and_every_receipt_is_sealed() -> None:
     out = run_bench("bench/bench_api.py", "--smoke")
     rows = {line.split()[0] for line in out.splitlines()[2:] if line.strip()}
     assert {"ceiling", "SQLite"} <= rows, out
+
+
+def test_the_build_benchmark_runs() -> None:
+    out = run_bench("bench/bench_build.py", "--smoke")
+    assert "engine time growth when versions double" in out, out
+    assert "compare page at 4 versions:" in out, out
