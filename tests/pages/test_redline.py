@@ -182,3 +182,23 @@ def test_a_moved_section_is_shown_removed_and_added_never_unmarked() -> None:
     assert len(deleted) == 1 and len(added) == 1
     assert deleted[0].get("id") is None and added[0].get("id")  # one id, on the text that holds
     check_pair(BODY, rewritten)
+
+
+def test_every_changes_page_of_the_built_fixture_site_is_exact(build_as_of: Any) -> None:
+    site = build_as_of("2026-12-15", True)  # every fixture version, drafts and upcoming included
+
+    def text_of(path: Path) -> Any:
+        body = html.parse(str(path)).getroot().cssselect(".legal-text")[0]
+        for anchor in body.cssselect("a.headerlink"):
+            anchor.drop_tree()
+        return body
+
+    pages = sorted(site.glob("*/*/changes/index.html"))
+    assert len(pages) >= 2
+    for changes in pages:
+        policy = changes.parents[2]
+        new_id = changes.parents[1].name
+        ids = sorted(p.name for p in policy.iterdir() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name))
+        old_id = ids[ids.index(new_id) - 1]
+        red = html.parse(str(changes)).getroot().cssselect(".legal-redline")[0]
+        assert_exact(red, text_of(policy / old_id / "index.html"), text_of(policy / new_id / "index.html"))
