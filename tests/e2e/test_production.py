@@ -104,6 +104,45 @@ def test_the_daily_rebuild_switches_the_served_site_in_one_step(tmp_path: Path) 
     assert (served / "site" / ".well-known" / "gpc.json").is_file()
 
 
+def api_errors_are_json_and_logs_keep_no_secret(port: int, logs: Path) -> None:
+    """With the API down: nginx answers under /api/ in the API's JSON with its headers, and no
+    log line holds a token, an address from a query string, or the client's address."""
+    import json
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    secret = "eyJTOKEN.SECRET-never-logged"
+
+    def call(method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+        try:
+            connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        finally:
+            connection.close()
+
+    down = call("GET", f"/api/v1/receipts/6f1f6c43-6d2f-4a3e-9a55-2b8f0d2f3c11?token={secret}")
+    too_large = call("POST", "/api/v1/receipts", b'{"pad": "' + b"x" * 20000 + b'"}')
+    call("GET", "/privacy/?email=visitor@example.com")
+    for (status, headers, body), expected in ((down, (503, "unavailable")), (too_large, (413, "too_large"))):
+        assert (status, json.loads(body)["error"]) == expected
+        assert headers["content-type"].startswith("application/json")
+        assert headers["cache-control"] == "no-store"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert down[1]["retry-after"] == "10"
+    time.sleep(0.2)  # nginx writes its logs as it answers; give the writes a moment
+    lines = [line for log in logs.glob("*.log") for line in log.read_text().splitlines()]
+    assert any('"GET /api/v1/receipts/6f1f6c43-6d2f-4a3e-9a55-2b8f0d2f3c11 HTTP/1.1" 503' in line for line in lines)
+    for line in lines:
+        assert secret not in line and "SECRET" not in line, line
+        assert "visitor@example.com" not in line, line
+        assert "127.0.0.1" not in line and "client:" not in line, line
+
+
 def test_the_server_file_the_readme_installs_passes_nginx_t_and_redirects_to_its_own_name(tmp_path: Path) -> None:
     """deploy/nginx/imarouter-legal.conf as an operator installs it, on Debian's nginx: only the
     ports, the certificate and the log paths are changed, to run it here."""
@@ -124,6 +163,7 @@ def test_the_server_file_the_readme_installs_passes_nginx_t_and_redirects_to_its
                            ("/etc/ssl/legal.example.com/fullchain.pem", str(tmp_path / "cert.pem")),
                            ("/etc/ssl/legal.example.com/privkey.pem", str(tmp_path / "key.pem")),
                            ("/var/log/nginx/imarouter-legal.access.log", str(tmp_path / "access.log")),
+                           ("/var/log/nginx/imarouter-legal.error.log", str(tmp_path / "site-error.log")),
                            ("server 127.0.0.1:8001;", "server 127.0.0.1:9;")):
         assert original in installed, original
         installed = installed.replace(original, here)
@@ -158,6 +198,7 @@ def test_the_server_file_the_readme_installs_passes_nginx_t_and_redirects_to_its
         assert status == 301
         assert location == "https://legal.example.com/privacy/"  # the configured name, not the client's Host
         assert software == "nginx"  # no version
+        api_errors_are_json_and_logs_keep_no_secret(https_port, tmp_path)
     finally:
         server.terminate()
         server.wait(timeout=10)
