@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "JURISDICTION": "SG",
     "SERVICE_NAME": "ImaRouter legal site",
     "EXPIRY_DAYS": 182,
+    "TOKEN_DAYS": 395,                       # a receipt token reads its receipt for this long (the log proves it after)
     "CONTROLLER": {
         "piiController": "ImaRouter",
         "contact": "Privacy team",
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "phone": "See the Privacy Policy",
     },
 }
-INTEGERS = {"MAX_CONTENT_LENGTH", "TRUSTED_PROXIES", "EXPIRY_DAYS"}
+INTEGERS = {"MAX_CONTENT_LENGTH", "TRUSTED_PROXIES", "EXPIRY_DAYS", "TOKEN_DAYS"}
 NUMBERS = {"SEAL_INTERVAL"}
 
 

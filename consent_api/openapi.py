@@ -87,10 +87,10 @@ def document() -> dict[str, Any]:
                 },
             }},
             "/api/v1/receipts/{receipt_id}": {"get": {
-                "summary": "A receipt, for the holder of its token or the operator",
+                "summary": "A receipt, for the holder of its token (Authorization: Bearer) or the operator",
                 "security": bearer,
                 "parameters": [
-                    _param("receipt_id", "path"), _param("token"),
+                    _param("receipt_id", "path"),
                     _param("format", schema={"enum": ["json", "html"]}), _param("download"),
                     _param("tree_size", schema=size),
                 ],
@@ -99,6 +99,19 @@ def document() -> dict[str, Any]:
                         "application/json": {"schema": stored}, "text/html": {"schema": {"type": "string"}}}},
                     **_errors(401, 403, 404),
                 },
+            }, "post": {
+                "summary": "The visitor's receipt page (or its JSON download), the token POSTed by a form, "
+                           "never in a URL",
+                "parameters": [_param("receipt_id", "path")],
+                "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["token"], "properties": {
+                        "token": {"type": "string"}, "format": {"enum": ["json", "html"]},
+                        "download": {"type": "string"}}}}}},
+                "responses": {
+                    "200": {"description": "the receipt page, or the receipt", "content": {
+                        "application/json": {"schema": stored}, "text/html": {"schema": {"type": "string"}}}},
+                    **_errors(401, 403, 404, 415),
+                },
             }},
             "/api/v1/receipts/verify": {"post": {
                 "summary": "Is a token genuine, unaltered, and signed by which key",
@@ -106,7 +119,10 @@ def document() -> dict[str, Any]:
                     "type": "object", "required": ["token"],
                     "properties": {"token": {"type": "string", "minLength": 1, "maxLength": 4096}}}}}},
                 "responses": {"200": {"description": "the verdict", "content": {"application/json": {
-                    "schema": {"type": "object", "required": ["genuine", "stored", "unaltered", "kid"]}}}},
+                    "schema": {"type": "object", "required": ["genuine", "stored", "unaltered", "kid"],
+                               "properties": {"expires": {"type": ["string", "null"],
+                                                          "description": "when the token stops reading its receipt"},
+                                              "expired": {"type": "boolean"}}}}}},
                     **_errors(400, 413, 415)},
             }},
             "/api/v1/subjects/{subject_id}/receipts": {"get": {

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import uuid
 from html import escape
 from typing import Any
 
@@ -109,12 +110,14 @@ def create() -> Response:
     svc.site.refresh()
     now = dt.datetime.now(dt.UTC)
     data = validate(_json_body(), svc.site, now, svc.origins)
+    data["subject_id"] = _subject(data["subject_id"], data["receipt_id"])
     stamp = int(now.timestamp())
     receipt = build_receipt(data, now=stamp, sec_gpc=request.headers.get("Sec-GPC") == "1",
                             settings=current_app.config, categories=svc.site.categories)
     body_json = canonical(receipt)
     token = svc.signer.sign({"rid": data["receipt_id"], "sid": data["subject_id"],
-                             "sha": hashlib.sha256(body_json.encode()).hexdigest()})
+                             "sha": hashlib.sha256(body_json.encode()).hexdigest(),
+                             "exp": stamp + int(current_app.config["TOKEN_DAYS"]) * 86400})
     new = NewReceipt(data["receipt_id"], data["subject_id"], stamp, request_digest(data), body_json, token,
                      svc.signer.newest.kid)
     try:
@@ -130,6 +133,24 @@ def create() -> Response:
     return response
 
 
+def _subject(claimed: str, receipt_id: str) -> str:
+    """The subject a new receipt joins. An existing subject only with proof of holding it (a
+    genuine, unexpired token issued to it, as 'Authorization: Bearer'); a subject id alone (it
+    shows in the cookie dialog) is not enough. Without proof, the receipt starts a new subject,
+    derived from its receipt id with a server secret, so a retry lands in the same one."""
+    if not services().log.has_subject(claimed):
+        return claimed
+    bearer = _bearer()
+    verified = services().signer.verify(bearer) if bearer else None
+    if verified is not None and verified[0].get("sid") == claimed and not _expired(verified[0]):
+        return claimed
+    digest = bytearray(hmac.new(services().signer.newest.secret.encode(), f"subject:{receipt_id}".encode(),
+                                hashlib.sha256).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40  # a version-4 UUID, like every subject id
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
+
+
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     return header[len("Bearer "):].strip() if header.startswith("Bearer ") else None
@@ -142,38 +163,60 @@ def _is_operator(credential: str) -> bool:
 
 def _claims() -> dict[str, Any] | None:
     """The operator (by the Authorization header only): None; a visitor's genuine receipt token
-    (header, or the receipt link's ?token=): its payload; anything else: an error."""
+    (the header, or the receipt page's POSTed form; never the URL, which logs and Referers keep):
+    its payload; anything else: an error."""
     bearer = _bearer()
     if bearer and _is_operator(bearer):
         return None
-    credential = bearer or request.args.get("token")
+    credential = bearer or (request.form.get("token") if request.method == "POST" else None)
     if not credential:
         raise Unauthorized("send the receipt's token (Authorization: Bearer <token>)")
     verified = services().signer.verify(credential)
     if verified is None:
         raise Forbidden("the token is not genuine")
+    if _expired(verified[0]):
+        raise Forbidden(f"this token expired on {_when(int(verified[0]['exp']))}: it no longer reads the "
+                        "receipt; the receipt itself stays provable with its proof from the consent log "
+                        "(consent-verify)")
     return verified[0]
 
 
+def _expired(payload: dict[str, Any]) -> bool:
+    """Past the expiry the operator set (CONSENT_TOKEN_DAYS); tokens signed before expiries
+    existed carry none."""
+    exp = payload.get("exp")
+    return isinstance(exp, int) and exp < int(dt.datetime.now(dt.UTC).timestamp())
+
+
 @bp.get("/v1/receipts/<receipt_id>")
+@bp.post("/v1/receipts/<receipt_id>")
 def read(receipt_id: str) -> Response:
+    """A receipt: JSON (its token in the Authorization header), or the visitor's receipt page
+    and its download (the token POSTed by a form: the cookie dialog's "View your receipt")."""
     _limit("reads")
+    if request.method == "POST" and request.mimetype != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("POST the receipt page's form (application/x-www-form-urlencoded)")
+    form = request.form if request.method == "POST" else request.args
     claims = _claims()
     if claims is not None and claims.get("rid") != receipt_id:
         raise Forbidden("this token is for another receipt")
     stored = services().log.get(receipt_id) if UUID4.fullmatch(receipt_id) else None
     if stored is None:
         raise NotFound(f"no receipt {receipt_id}")
-    wants_html = request.args.get("format") == "html" or (
-        request.args.get("format") != "json"
+    wants_html = form.get("format") == "html" or (
+        form.get("format") != "json"
         and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     )
     if wants_html:
         history = services().log.for_subject(stored.subject_id, limit=HISTORY_PAGE)
-        return Response(_html(stored, history), mimetype="text/html")
+        page = Response(_html(stored, history), mimetype="text/html")
+        # Its one form (the download) posts back here; it still runs and loads nothing.
+        page.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
+            "form-action 'none'", "form-action 'self'")
+        return page
     wanted = request.args.get("tree_size")
     response = jsonify(_out(stored, tree_size=_size("tree_size", wanted) if wanted is not None else None))
-    if request.args.get("download"):
+    if form.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt_id}.json"'
     return response
 
@@ -187,12 +230,15 @@ def verify() -> Response:
         raise ApiError("send {\"token\": \"...\"}", field="token")
     verified = services().signer.verify(token)
     if verified is None:
-        return jsonify({"genuine": False, "stored": False, "unaltered": False, "kid": None})
+        return jsonify({"genuine": False, "stored": False, "unaltered": False, "kid": None,
+                        "expires": None, "expired": False})
     payload, kid = verified
     stored = services().log.get(str(payload.get("rid", "")))
     unaltered = stored is not None and hashlib.sha256(stored.body_json.encode()).hexdigest() == payload.get("sha")
+    exp = payload.get("exp")
     return jsonify({"genuine": True, "stored": stored is not None, "unaltered": unaltered, "kid": kid,
-                    "receipt_id": payload.get("rid"), "subject_id": payload.get("sid")})
+                    "receipt_id": payload.get("rid"), "subject_id": payload.get("sid"),
+                    "expires": _when(exp) if isinstance(exp, int) else None, "expired": _expired(payload)})
 
 
 HISTORY_PAGE = 100  # receipts per history page, at most
@@ -311,8 +357,8 @@ def _html(stored: Stored, history: list[Stored]) -> str:
                   f'can check that proof, with no access to our systems, using the log\'s public key '
                   f'(<a href="{key_url}">consent-log.pub</a>) and the <code>consent-verify</code> command.'
                   if stored.leaf_index is not None else
-                  "it will carry the proof that this receipt is in our consent log within seconds; reload this "
-                  "page to get it.")
+                  "it will carry the proof that this receipt is in our consent log within seconds; open this "
+                  "page again from the cookie settings to get it.")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Your consent receipt</title></head>
 <body><main><h1>Your consent receipt</h1>
@@ -322,8 +368,9 @@ def _html(stored: Stored, history: list[Stored]) -> str:
 version {escape(body['policy']['version'])}</a></p>
 <table><caption>Your choices</caption><tbody>{rows}</tbody></table>
 <p>Global Privacy Control: {'on' if body['gpc'] else 'off'}</p>
-<p><a href="?token={token}&amp;format=json&amp;download=1" download>Download this receipt (JSON)</a>:
-{proof_note}</p>
+<form method="post"><input type="hidden" name="token" value="{token}">
+<input type="hidden" name="format" value="json"><input type="hidden" name="download" value="1">
+<p><button type="submit">Download this receipt (JSON)</button>: {proof_note}</p></form>
 <h2>Your choices over time</h2>
 <table id="history"><caption>Every receipt stored for your subject ID, oldest first
 (the first {HISTORY_PAGE})</caption>

@@ -251,6 +251,11 @@ class ReceiptLog:
             row = conn.execute(select(receipts).where(receipts.c.receipt_id == receipt_id)).first()
         return Stored.from_row(row) if row is not None else None
 
+    def has_subject(self, subject_id: str) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(receipts.c.seq).where(receipts.c.subject_id == subject_id).limit(1))
+            return found.first() is not None
+
     def for_subject(self, subject_id: str, *, after: int = 0, limit: int | None = None) -> list[Stored]:
         query = (select(receipts).where(receipts.c.subject_id == subject_id, receipts.c.seq > after)
                  .order_by(receipts.c.seq))

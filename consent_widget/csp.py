@@ -61,7 +61,7 @@ def build_policy(hashes: Iterable[str], *, third_party: Iterable[str], api_url: 
         ("connect-src", [*connect, *others]),
         ("object-src", ["'none'"]),
         ("base-uri", ["'self'"]),
-        ("form-action", ["'self'"]),
+        ("form-action", connect),  # the receipt page is opened by a POSTed form
     ]
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives)
 

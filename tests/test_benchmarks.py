@@ -35,3 +35,8 @@ def test_the_build_benchmark_runs() -> None:
     out = run_bench("bench/bench_build.py", "--smoke")
     assert "engine time growth when versions double" in out, out
     assert "compare page at 4 versions:" in out, out
+
+
+def test_the_widget_benchmark_runs() -> None:
+    out = run_bench("bench/bench_widget.py", "--smoke")
+    assert "banner time ours / vanilla:" in out and "JS + CSS:" in out, out

@@ -36,7 +36,8 @@ function choose(wanted, method) {
   for (const cat of cfg.cats) c[cat.id] = cat.req || (!(gpc && cat.gpc) && !!wanted[cat.id]);
   const withdrawn = cfg.cats.filter((cat) => before[cat.id] && !c[cat.id]);
   if (withdrawn.length && method === "dialog") method = "withdrawal";
-  rec = { v: 1, sid: (rec && rec.sid) || uuid(), rid: uuid(), rev: cfg.rev, pv: cfg.policy.anchor,
+  const stored = readChoice(); // its subject may have been changed by the API since the page loaded
+  rec = { v: 1, sid: (stored && stored.sid) || (rec && rec.sid) || uuid(), rid: uuid(), rev: cfg.rev, pv: cfg.policy.anchor,
     ts: Date.now(), c: c, m: method };
   current = true;
   writeChoice(rec, cfg);

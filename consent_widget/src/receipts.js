@@ -1,7 +1,7 @@
 // Receipts: every choice is posted to the consent API; unsent ones wait and are retried
 // on later page views with the same receipt id, so the API stores each exactly once.
 
-import { loadQueue, saveQueue, saveReceipt } from "./store.js";
+import { loadQueue, saveQueue, loadReceipt, saveReceipt, readChoice, writeChoice } from "./store.js";
 
 let sending = false;
 
@@ -14,16 +14,28 @@ export function enqueue(request) {
   saveQueue(q);
 }
 
+/** The API put the receipt in a new subject: the stored choice and the queued receipts follow. */
+function adopt(cfg, from, to) {
+  const rec = readChoice();
+  if (rec && rec.sid === from) writeChoice(Object.assign({}, rec, { sid: to }), cfg);
+  saveQueue(loadQueue().map((r) => (r.subject_id === from ? Object.assign({}, r, { subject_id: to }) : r)));
+}
+
 export async function flush(cfg) {
   if (sending || !cfg.api) return;
   sending = true;
   try {
     for (const request of loadQueue()) {
       let response;
+      // A receipt joins its subject only with proof of holding it: the token of an earlier
+      // receipt of that subject. Without one the API starts a new subject (and says which).
+      const saved = loadReceipt();
+      const headers = { "Content-Type": "application/json" };
+      if (saved && saved.sid === request.subject_id && saved.token) headers.Authorization = "Bearer " + saved.token;
       try {
         response = await fetch(cfg.api, {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: headers,
           body: JSON.stringify(request),
           credentials: "omit",
           keepalive: true,
@@ -34,7 +46,9 @@ export async function flush(cfg) {
       if (!response.ok && retryable(response.status)) return;
       if (response.ok) {
         const body = await response.json().catch(() => ({}));
-        if (body.token) saveReceipt({ id: request.receipt_id, token: body.token });
+        const sid = (body.receipt && body.receipt.piiPrincipalId) || request.subject_id;
+        if (body.token) saveReceipt({ id: request.receipt_id, sid: sid, token: body.token });
+        if (sid !== request.subject_id) adopt(cfg, request.subject_id, sid);
       }
       saveQueue(loadQueue().filter((r) => r.receipt_id !== request.receipt_id));
     }

@@ -58,9 +58,13 @@ export function openDialog(cfg, state) {
       date.textContent = when.toLocaleString(document.documentElement.lang || "en");
       date.dateTime = when.toISOString();
       const link = record.querySelector("[data-consent-field=receipt]");
+      const form = document.getElementById("imr-consent-receipt");
       const saved = loadReceipt();
-      link.hidden = !(saved && saved.id === state.rec.rid && cfg.receipt);
-      if (!link.hidden) link.href = cfg.receipt + saved.id + "?token=" + encodeURIComponent(saved.token);
+      link.hidden = !(saved && saved.id === state.rec.rid && cfg.receipt && form);
+      if (!link.hidden) { // the token goes in the POSTed form, never in the URL
+        form.action = cfg.receipt + saved.id;
+        form.elements.token.value = saved.token;
+      }
     }
   }
   d.showModal();

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from consent_api.validation import UUID4
 from tests.api.conftest import KEY1, OPERATOR, PAGE_ORIGIN, REVISION, Api, api_env, database, request_body, start
 from tests.harness import ROOT, Served
 
 AUTH = {"Authorization": f"Bearer {OPERATOR}"}
 
 
-def create(api: Api, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def create(api: Api, proof: str | None = None, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A receipt; ``proof``: a token of the subject it joins (an existing subject needs one)."""
     body = request_body(**changes)
-    status, _, answer = api.call("POST", "api/v1/receipts", body)
+    headers = {"Authorization": f"Bearer {proof}"} if proof else None
+    status, _, answer = api.call("POST", "api/v1/receipts", body, headers=headers)
     assert status == 201, answer
     return body, answer
 
@@ -117,7 +123,7 @@ def test_a_receipt_is_read_with_its_token_or_by_the_operator(api: Api) -> None:
     path = f"api/v1/receipts/{rid}"
     status, _, read = api.call("GET", path, headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and read == answer
-    assert api.call("GET", f"{path}?token={token}")[0] == 200
+    assert api.call("GET", f"{path}?token={token}")[0] == 401  # never from a URL: logs and Referers keep those
     assert api.call("GET", path, headers=AUTH)[0] == 200
     status, _, denied = api.call("GET", path)
     assert status == 401 and denied["error"] == "unauthorized"
@@ -131,13 +137,20 @@ def test_a_receipt_is_read_with_its_token_or_by_the_operator(api: Api) -> None:
 
 def test_a_receipt_reads_as_a_page_and_downloads_as_json(api: Api) -> None:
     body, answer = create(api)
-    status, headers, page = api.call("GET", f"api/v1/receipts/{body['receipt_id']}?token={answer['token']}",
-                                     headers={"Accept": "text/html"})
+    form = "application/x-www-form-urlencoded"
+    path = f"api/v1/receipts/{body['receipt_id']}"
+    status, headers, page = api.call("POST", path, raw=urlencode({"token": answer["token"]}).encode(),
+                                     content_type=form, headers={"Accept": "text/html"})
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert body["receipt_id"] in page and "2026-11-22" in page and "Download this receipt (JSON)" in page
+    assert "form-action 'self'" in headers["Content-Security-Policy"]  # its download form; no script
+    assert "script-src" not in headers["Content-Security-Policy"]
     status, headers, download = api.call(
-        "GET", f"api/v1/receipts/{body['receipt_id']}?token={answer['token']}&format=json&download=1")
+        "POST", path, raw=urlencode({"token": answer["token"], "format": "json", "download": "1"}).encode(),
+        content_type=form)
     assert status == 200 and "attachment" in headers["Content-Disposition"] and download == answer
+    status, _, refused = api.call("POST", path, {"token": answer["token"]})  # JSON is not the form
+    assert status == 415 and refused["error"] == "unsupported_media_type"
 
 
 def test_verify_confirms_a_genuine_token_and_rejects_one_altered_by_one_character(api: Api) -> None:
@@ -154,7 +167,7 @@ def test_verify_confirms_a_genuine_token_and_rejects_one_altered_by_one_characte
 
 def test_a_subject_sees_its_history_in_order(api: Api) -> None:
     first, answer = create(api)
-    second, _ = create(api, subject_id=first["subject_id"], method="dialog",
+    second, _ = create(api, answer["token"], subject_id=first["subject_id"], method="dialog",
                        choices={"necessary": True, "analytics": True, "advertising": False})
     create(api)  # someone else
     path = f"api/v1/subjects/{first['subject_id']}/receipts"
@@ -234,7 +247,8 @@ def test_outside_development_the_api_refuses_to_start_without_a_key(tmp_path: Pa
 
 def test_a_history_comes_in_pages_without_tokens(api: Api) -> None:
     first, answer = create(api)
-    ids = [first["receipt_id"]] + [create(api, subject_id=first["subject_id"])[0]["receipt_id"] for _ in range(104)]
+    ids = [first["receipt_id"]] + [create(api, answer["token"], subject_id=first["subject_id"])[0]["receipt_id"]
+                                   for _ in range(104)]
     path = f"api/v1/subjects/{first['subject_id']}/receipts"
     auth = {"Authorization": f"Bearer {answer['token']}"}
     status, _, page = api.call("GET", path, headers=auth)
@@ -258,3 +272,43 @@ def test_a_short_operator_token_is_refused_at_start(site: Served, tmp_path: Path
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "CONSENT_OPERATOR_TOKEN must be at least 32 characters" in result.stderr
+
+
+def test_a_token_reads_its_receipt_until_it_expires_and_says_so_after(api: Api) -> None:
+    from consent_api.signing import Key, ReceiptSigner
+
+    body, answer = create(api)
+    verdict = api.call("POST", "api/v1/receipts/verify", {"token": answer["token"]})[2]
+    assert verdict["genuine"] and verdict["expired"] is False
+    expires = dt.datetime.strptime(verdict["expires"], "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=dt.UTC)
+    assert 394 <= (expires - dt.datetime.now(dt.UTC)).days <= 395  # CONSENT_TOKEN_DAYS' default
+    # The same claims, signed with the same key, a day past their expiry (the test holds the key).
+    claims = json.loads(base64.urlsafe_b64decode(answer["token"].split(".")[0] + "==="))
+    payload = {"rid": claims["rid"], "sid": claims["sid"], "sha": claims["sha"],
+               "exp": int(dt.datetime.now(dt.UTC).timestamp()) - 86400}
+    expired = ReceiptSigner([Key(KEY1["kid"], KEY1["secret"])]).sign(payload)
+    status, _, refused = api.call("GET", f"api/v1/receipts/{body['receipt_id']}",
+                                  headers={"Authorization": f"Bearer {expired}"})
+    assert status == 403 and refused["message"].startswith("this token expired on ")
+    assert "consent-verify" in refused["message"]
+    verdict = api.call("POST", "api/v1/receipts/verify", {"token": expired})[2]
+    assert (verdict["genuine"], verdict["unaltered"], verdict["expired"]) == (True, True, True)
+
+
+def test_joining_an_existing_subject_needs_a_token_of_it(api: Api) -> None:
+    first, answer = create(api)
+    subject = first["subject_id"]
+    # Knowing the subject id (the cookie dialog shows it) is not enough: a new subject starts.
+    body, outsider = create(api, subject_id=subject)
+    assert outsider["receipt"]["piiPrincipalId"] != subject
+    assert UUID4.fullmatch(outsider["receipt"]["piiPrincipalId"])
+    again = api.call("POST", "api/v1/receipts", body)  # a retry lands in the same new subject
+    assert again[0] == 200 and again[2]["receipt"] == outsider["receipt"]
+    _, other = create(api)  # a genuine token, of another subject
+    assert create(api, other["token"], subject_id=subject)[1]["receipt"]["piiPrincipalId"] != subject
+    # With a token issued to the subject, the receipt joins it.
+    _, member = create(api, answer["token"], subject_id=subject)
+    assert member["receipt"]["piiPrincipalId"] == subject
+    history = api.call("GET", f"api/v1/subjects/{subject}/receipts", headers=AUTH)[2]
+    assert [r["receipt"]["consentReceiptID"] for r in history["receipts"]] == [
+        first["receipt_id"], member["receipt"]["consentReceiptID"]]

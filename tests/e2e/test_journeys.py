@@ -81,12 +81,19 @@ def test_journey_2_settings_from_the_footer_elsewhere_grant_analytics_and_extend
     assert history[1]["consentTimestamp"] >= history[0]["consentTimestamp"]
 
     # The visitor sees the same history on their receipt page, oldest first.
-    visitor.open_settings_from_footer().get_by_role("link", name="View your receipt").click()
-    rows = visitor.page.locator("#history tbody tr")
+    with visitor.page.expect_popup() as opened:  # the token goes by POST, into a new tab
+        visitor.open_settings_from_footer().get_by_role("button", name="View your receipt").click()
+    receipt_page = opened.value
+    assert "token" not in receipt_page.url
+    rows = receipt_page.locator("#history tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text(first["consentReceiptID"])
     expect(rows.nth(1)).to_contain_text(visitor.choice()["rid"])
     expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+    with receipt_page.expect_download() as download:
+        receipt_page.get_by_role("button", name="Download this receipt (JSON)").click()
+    saved = json.loads(Path(download.value.path()).read_text())
+    assert saved["receipt"]["consentReceiptID"] == visitor.choice()["rid"] and saved["token"]
     assert visitor.csp_violations == []
 
 

@@ -315,8 +315,11 @@ def test_the_dialog_shows_the_consent_id_date_and_receipt_link(api_up: Visit) ->
     assert choice is not None
     expect(record.locator("[data-consent-field=id]")).to_have_text(choice["rid"])
     expect(record.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d{2}-\d{2}T"))
-    link = record.get_by_role("link", name="View your receipt")
-    expect(link).to_have_attribute("href", f"/api/v1/receipts/{choice['rid']}?token=token-{choice['rid']}")
+    expect(record.get_by_role("button", name="View your receipt")).to_be_visible()
+    form = visit.page.locator("#imr-consent-receipt")  # the token is POSTed, never put in a URL
+    expect(form).to_have_attribute("action", f"/api/v1/receipts/{choice['rid']}")
+    expect(form).to_have_attribute("method", "post")
+    assert form.locator("[name=token]").input_value() == f"token-{choice['rid']}"
 
 
 def test_other_scripts_read_state_listen_to_changes_and_open_the_dialog(visit: Visit) -> None:
