@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api.conftest import KEY1, api_env, database, start
-from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, wait_for, wait_until_up
+from tests.harness import BUILD_DATE, ROOT, build, free_port, serve, urlopen, wait_for, wait_until_up
 from tests.widget.conftest import STAND_IN_TAG
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -97,7 +97,7 @@ class Visitor:
             self.product.url(f"api/v1/subjects/{self.choice()['sid']}/receipts"),
             headers={"Authorization": f"Bearer {token}"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urlopen(request, timeout=10) as response:
             receipts: list[dict[str, Any]] = json.loads(response.read())["receipts"]
         return [r["receipt"] for r in receipts]
 
@@ -111,7 +111,8 @@ def visitor_for(browser: Any) -> Iterator[Callable[..., Visitor]]:
     contexts: list[Any] = []
 
     def make(product: Product, *, gpc: bool = False) -> Visitor:
-        context = browser.new_context(extra_http_headers={"Sec-GPC": "1"} if gpc else None)
+        context = browser.new_context(extra_http_headers={"Sec-GPC": "1"} if gpc else None,
+                                      ignore_https_errors=True)  # nginx on loopback: the test's certificate
         contexts.append(context)
         page = context.new_page()
         visitor = Visitor(page, product)
@@ -142,10 +143,8 @@ def local_product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]
         yield Product("local, SQLite", served.base_url, site_dir)
 
 
-NGINX_CONF = """
-{user}
+NGINX_WRAPPER = """{user}
 worker_processes 1;
-error_log {prefix}/error.log warn;
 pid {prefix}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
@@ -156,45 +155,53 @@ http {{
     fastcgi_temp_path {prefix}/tmp/fastcgi;
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
-
-    include snippets/imarouter-legal-http.conf;
-
-    upstream consent_api {{
-        server 127.0.0.1:{api_port};
-        keepalive 16;
-    }}
-
-    # deploy/nginx/imarouter-legal.conf, on loopback without TLS.
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-        access_log {prefix}/access.log imarouter_legal;
-        root {site};
-        include snippets/imarouter-legal-site.conf;
-    }}
+    include conf.d/*.conf;
 }}
 """
 
 
+def install_nginx(prefix: Path, *, site_dir: Path, api_port: int, http_port: int, https_port: int) -> list[str]:
+    """deploy/nginx/imarouter-legal.conf and its snippets as the README installs them, on loopback:
+    only the ports, the certificate, the log paths, the site's root and the API's address are
+    changed (each asserted present, so the file cannot drift from this test). nginx's arguments."""
+    (prefix / "tmp").mkdir(parents=True)
+    (prefix / "conf.d").mkdir()
+    shutil.copytree(ROOT / "deploy" / "nginx" / "snippets", prefix / "snippets")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=legal.example.com", "-keyout", str(prefix / "key.pem"), "-out", str(prefix / "cert.pem")],
+                   check=True, capture_output=True)
+    installed = (ROOT / "deploy" / "nginx" / "imarouter-legal.conf").read_text()
+    for original, here in (("listen 80;", f"listen 127.0.0.1:{http_port};"), ("listen [::]:80;", ""),
+                           ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+                           ("listen [::]:443 ssl http2;", ""),
+                           ("/etc/ssl/legal.example.com/fullchain.pem", str(prefix / "cert.pem")),
+                           ("/etc/ssl/legal.example.com/privkey.pem", str(prefix / "key.pem")),
+                           ("/var/log/nginx/imarouter-legal.access.log", str(prefix / "access.log")),
+                           ("/var/log/nginx/imarouter-legal.error.log", str(prefix / "site-error.log")),
+                           ("root /srv/imarouter-legal/site;", f"root {site_dir};"),
+                           ("server 127.0.0.1:8001;", f"server 127.0.0.1:{api_port};")):
+        assert original in installed, original
+        installed = installed.replace(original, here)
+    (prefix / "conf.d" / "imarouter-legal.conf").write_text(installed)
+    (prefix / "nginx.conf").write_text(NGINX_WRAPPER.format(
+        user="user root;" if os.geteuid() == 0 else "",  # workers must read the pytest temp folders
+        prefix=prefix))
+    return ["-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
+
+
 @contextlib.contextmanager
-def nginx(site_dir: Path, port: int, api_port: int, prefix: Path) -> Iterator[Path]:
-    """nginx from Debian's package with the repository's snippets, on loopback; yields its access log."""
+def nginx(site_dir: Path, https_port: int, api_port: int, prefix: Path) -> Iterator[Path]:
+    """Debian's nginx with the exact files the README installs, on loopback; yields its access log."""
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed (scripts/install-system-deps.sh installs it)")
-    (prefix / "tmp").mkdir(parents=True)
-    shutil.copytree(ROOT / "deploy" / "nginx" / "snippets", prefix / "snippets")
-    conf = prefix / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(
-        user="user root;" if os.geteuid() == 0 else "",  # workers must read the pytest temp folders
-        prefix=prefix, port=port, api_port=api_port, site=site_dir,
-    ))
-    test = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-                          capture_output=True, text=True)
+    args = install_nginx(prefix, site_dir=site_dir, api_port=api_port, http_port=free_port(),
+                         https_port=https_port)
+    test = subprocess.run([NGINX, "-t", *args], capture_output=True, text=True)
     assert test.returncode == 0, test.stderr
-    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log"),
-                                "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([NGINX, *args, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/", process)
+        wait_until_up(f"https://127.0.0.1:{https_port}/", process)
         yield prefix / "access.log"
     finally:
         process.terminate()
@@ -207,7 +214,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     PostgreSQL; the widget is built with the API's public URL."""
     tmp = tmp_path_factory.mktemp("production")
     port, api_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}/"
+    base = f"https://127.0.0.1:{port}/"
     site_dir = tmp / "site"
     build(site_dir, site_url=base, date=BUILD_DATE, api_url=base + "api/v1/receipts")
     env = api_env(database("postgres", tmp), site_dir, [KEY1], CONSENT_WORKERS="2", CONSENT_TRUSTED_PROXIES="1",

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -146,36 +145,12 @@ def api_errors_are_json_and_logs_keep_no_secret(port: int, logs: Path) -> None:
 def test_the_server_file_the_readme_installs_passes_nginx_t_and_redirects_to_its_own_name(tmp_path: Path) -> None:
     """deploy/nginx/imarouter-legal.conf as an operator installs it, on Debian's nginx: only the
     ports, the certificate and the log paths are changed, to run it here."""
-    from tests.e2e.conftest import NGINX
+    from tests.e2e.conftest import NGINX, install_nginx
     from tests.harness import free_port
 
     http_port, https_port = free_port(), free_port()
-    (tmp_path / "conf.d").mkdir()
-    (tmp_path / "tmp").mkdir()
-    shutil.copytree(ROOT / "deploy" / "nginx" / "snippets", tmp_path / "snippets")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=legal.example.com", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-                   check=True, capture_output=True)
-    installed = (ROOT / "deploy" / "nginx" / "imarouter-legal.conf").read_text()
-    for original, here in (("listen 80;", f"listen 127.0.0.1:{http_port};"), ("listen [::]:80;", ""),
-                           ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
-                           ("listen [::]:443 ssl http2;", ""),
-                           ("/etc/ssl/legal.example.com/fullchain.pem", str(tmp_path / "cert.pem")),
-                           ("/etc/ssl/legal.example.com/privkey.pem", str(tmp_path / "key.pem")),
-                           ("/var/log/nginx/imarouter-legal.access.log", str(tmp_path / "access.log")),
-                           ("/var/log/nginx/imarouter-legal.error.log", str(tmp_path / "site-error.log")),
-                           ("server 127.0.0.1:8001;", "server 127.0.0.1:9;")):
-        assert original in installed, original
-        installed = installed.replace(original, here)
-    (tmp_path / "conf.d" / "imarouter-legal.conf").write_text(installed)
-    user = "user root;" if os.geteuid() == 0 else ""
-    (tmp_path / "nginx.conf").write_text(
-        f"{user}\npid {tmp_path}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n"
-        f"    include /etc/nginx/mime.types;\n    client_body_temp_path {tmp_path}/tmp;\n"
-        f"    proxy_temp_path {tmp_path}/tmp/p;\n    fastcgi_temp_path {tmp_path}/tmp/f;\n"
-        f"    uwsgi_temp_path {tmp_path}/tmp/u;\n    scgi_temp_path {tmp_path}/tmp/s;\n"
-        "    include conf.d/*.conf;\n}\n")
-    args = ["-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")]
+    args = install_nginx(tmp_path, site_dir=tmp_path / "no-site", api_port=9, http_port=http_port,
+                         https_port=https_port)  # port 9: the API is down
     checked = subprocess.run([NGINX, "-t", *args], capture_output=True, text=True)
     assert checked.returncode == 0 and "[emerg]" not in checked.stderr, checked.stderr
     server = subprocess.Popen([NGINX, *args, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
