@@ -137,13 +137,23 @@ def _subject(claimed: str, receipt_id: str) -> str:
     """The subject a new receipt joins. An existing subject only with proof of holding it (a
     genuine, unexpired token issued to it, as 'Authorization: Bearer'); a subject id alone (it
     shows in the cookie dialog) is not enough. Without proof, the receipt starts a new subject,
-    derived from its receipt id with a server secret, so a retry lands in the same one."""
-    if not services().log.has_subject(claimed):
+    derived from its receipt id with a server secret. A retry of a stored receipt keeps the
+    subject it was stored with, so it is answered as the same receipt."""
+    log = services().log
+    derived = _derived_subject(receipt_id)
+    stored = log.get(receipt_id)
+    if stored is not None:
+        return stored.subject_id if stored.subject_id in (claimed, derived) else claimed
+    if not log.has_subject(claimed):
         return claimed
     bearer = _bearer()
     verified = services().signer.verify(bearer) if bearer else None
     if verified is not None and verified[0].get("sid") == claimed and not _expired(verified[0]):
         return claimed
+    return derived
+
+
+def _derived_subject(receipt_id: str) -> str:
     digest = bytearray(hmac.new(services().signer.newest.secret.encode(), f"subject:{receipt_id}".encode(),
                                 hashlib.sha256).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x40  # a version-4 UUID, like every subject id
@@ -188,8 +198,7 @@ def _expired(payload: dict[str, Any]) -> bool:
     return isinstance(exp, int) and exp < int(dt.datetime.now(dt.UTC).timestamp())
 
 
-@bp.get("/v1/receipts/<receipt_id>")
-@bp.post("/v1/receipts/<receipt_id>")
+@bp.route("/v1/receipts/<receipt_id>", methods=["GET", "POST"])
 def read(receipt_id: str) -> Response:
     """A receipt: JSON (its token in the Authorization header), or the visitor's receipt page
     and its download (the token POSTed by a form: the cookie dialog's "View your receipt")."""

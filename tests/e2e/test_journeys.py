@@ -229,15 +229,18 @@ def test_journey_6_the_visitor_views_downloads_and_verifies_their_receipt(
     visitor = visitor_for(local_product)
     reject_all_on_the_privacy_policy(visitor)
     choice = visitor.choice()
-    visitor.open_settings_from_footer().get_by_role("link", name="View your receipt").click()
-    main = visitor.page.locator("main")
+    with visitor.page.expect_popup() as opened:  # the token is POSTed into a new tab, never in a URL
+        visitor.open_settings_from_footer().get_by_role("button", name="View your receipt").click()
+    receipt_page = opened.value
+    assert receipt_page.url == local_product.url(f"api/v1/receipts/{choice['rid']}")
+    main = receipt_page.locator("main")
     expect(main).to_contain_text(f"Consent ID: {choice['rid']}")
     expect(main).to_contain_text(re.compile(r"Recorded: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC"))
     expect(main).to_contain_text(f"privacy, version {CURRENT}")
     expect(main.locator("tr", has_text="analytics").first).to_contain_text("No")
 
-    with visitor.page.expect_download() as download:
-        visitor.page.get_by_role("link", name="Download this receipt (JSON)").click()
+    with receipt_page.expect_download() as download:
+        receipt_page.get_by_role("button", name="Download this receipt (JSON)").click()
     stored = json.loads(Path(download.value.path()).read_text())
     assert stored["receipt"]["consentReceiptID"] == choice["rid"]
     assert stored["receipt"]["policyUrl"] == local_product.url(f"privacy/{CURRENT}/")

@@ -1,16 +1,16 @@
-// Next/previous change on a redline page, and the Print button of a version page. The buttons stay hidden without JavaScript (the list
-// of changed sections still links to every section's first change). Works with Material's
-// instant navigation: everything is looked up at the time of the click.
+// Next/previous change on a redline page, and the Print button of a version page. Without
+// JavaScript the buttons stay invisible (their space kept, so nothing shifts) and the list of
+// changed sections still links to every section's first change. Works with Material's instant
+// navigation: everything is looked up at the time of the click.
 (function () {
   "use strict";
   var at = { redline: null, index: -1 };
 
   function setup() {
-    document.querySelectorAll("[data-print]").forEach(function (b) { b.hidden = false; });
+    document.querySelectorAll(".legal-needs-js").forEach(function (el) { el.classList.add("legal-js-ready"); });
     var nav = document.querySelector("[data-change-nav]");
     var redline = document.querySelector(".legal-redline");
     if (!nav || !redline) return;
-    nav.hidden = false;
     if (at.redline !== redline) at = { redline: redline, index: -1 };
   }
 

@@ -263,7 +263,7 @@
     var form = document.querySelector("[data-compare]");
     if (!form || form.getAttribute("data-ready")) return;
     form.setAttribute("data-ready", "1");
-    form.hidden = false;
+    form.classList.add("legal-js-ready");
     var wanted = /from=([\d-]+)&to=([\d-]+)/.exec(location.hash);
     if (wanted) {
       form.querySelector("[name=from]").value = wanted[1];
