@@ -420,6 +420,12 @@ def check(
     if provenance.unavailable:
         report.notes.append(f"'published' dates were not checked against the repository: "
                             f"{provenance.unavailable}")
+    undated = sorted(p for p in provenance.first_commit if p.suffix == ".md" and p.parent.name == "versions")
+    if undated:
+        report.notes.append(
+            f"'published' of {_plural(len(undated), 'version')} of the repository's first commit not "
+            "checked: git cannot date a text older than the repository ("
+            + ", ".join(p.name for p in undated) + ")")
     routes = site_routes(docs_dir)
     lock_problems: dict[Path, list[Problem]] = {}
     for problem in check_lock(docs_dir, lock_path, today):

@@ -240,3 +240,26 @@ def test_rebuild_keeps_the_live_site_when_the_new_build_is_refused_and_says_why(
     assert fixed.returncode == 0, fixed.stderr
     assert os.readlink(target / "site") != live
     assert not (target / "REBUILD-REFUSED.txt").exists()
+
+
+def test_a_repository_squashed_into_one_commit_still_checks_and_builds(tmp_path: Path) -> None:
+    # Its one commit is dated after the rules came in; the versions it starts with are older than
+    # the repository, which git cannot date, so they are not held to 'published-date'.
+    repo = tmp_path / "squashed"
+    repo.mkdir()
+    for name in ("docs", "overrides"):
+        shutil.copytree(ROOT / name, repo / name)
+    for name in ("mkdocs.yml", "policies.lock"):
+        shutil.copy(ROOT / name, repo / name)
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "2026-12-10", "everything, squashed")
+    checked, built = check_and_build(repo, "2026-12-10")
+    assert (checked.returncode, built.returncode) == (0, 0), checked.stdout + built.stderr
+    assert ("note: 'published' of 2 versions of the repository's first commit not checked: git cannot date a "
+            "text older than the repository (2025-03-31.md, 2026-11-22.md)") in checked.stdout
+    # A version added after the first commit is held to it.
+    shutil.rmtree(repo / "site")
+    add_version(repo, "2027-02-01", "2026-12-01")
+    lock(repo, "2026-12-12")
+    commit(repo, "2026-12-12")
+    assert_both_refuse(repo, "2026-12-12", "'published: 2026-12-01' is before 2026-12-12 (commit ")
