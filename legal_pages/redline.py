@@ -28,6 +28,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from lxml import html as lxml_html
 from lxml.etree import _Element
@@ -45,8 +47,7 @@ WORD = re.compile(r"(\S+)(\s*)")
 Path = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # the inline elements around a word
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A word (or an inline void element such as <br>) with its inline markup."""
 
     text: str
@@ -62,13 +63,13 @@ class Block:
     pieces: list[Piece] = field(default_factory=list)  # a leaf: words
     children: list[Block] | None = None  # a container: blocks
 
-    @property
+    @cached_property
     def words(self) -> list[str]:
         if self.children is None:
             return [p.text for p in self.pieces if not p.void]
         return [w for c in self.children for w in c.words]
 
-    @property
+    @cached_property
     def key(self) -> tuple[object, ...]:
         return (self.tag, tuple(sorted(self.attrs.items())), tuple(self.words),
                 tuple((p.path, p.space, p.void) for p in self._all_pieces()))
@@ -153,8 +154,11 @@ def _children(text: str | None, nodes: list[_Element]) -> list[Block]:
     return blocks
 
 
+@lru_cache(maxsize=256)
 def parse(fragment: str) -> list[Block]:
-    """The blocks of an HTML fragment (a rendered policy text)."""
+    """The blocks of an HTML fragment (a rendered policy text). Cached: a version is parsed once
+    for its redline with the version before, the one after, and its export (blocks are not
+    changed after parsing)."""
     if not fragment.strip():
         return []
     wrapper = lxml_html.fragment_fromstring(fragment, create_parent="div")
@@ -323,8 +327,13 @@ def redline(old_html: str, new_html: str) -> str:
 
 def export(fragment: str) -> dict[str, object]:
     """A rendered text's blocks as JSON data for compare.js."""
+    paths: dict[Path, str] = {}
+
     def path_json(path: Path) -> str:
-        return json.dumps([[tag, [list(kv) for kv in attrs]] for tag, attrs in path], separators=(",", ":"))
+        if path not in paths:
+            paths[path] = json.dumps([[tag, [list(kv) for kv in attrs]] for tag, attrs in path],
+                                     separators=(",", ":"))
+        return paths[path]
 
     def block(b: Block) -> dict[str, object]:
         out: dict[str, object] = {"t": b.tag, "a": [list(kv) for kv in b.attrs.items()]}
