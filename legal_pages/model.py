@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ class Version:
     note: str | None = None
     acknowledged: tuple[Acknowledgement, ...] = ()
 
-    @property
+    @cached_property
     def dated_by_text(self) -> bool:
         """Does the policy text itself state its effective date? When it does not, the date
         was assigned (by the front matter) and the site says so."""

@@ -95,8 +95,7 @@ def _add_text(pieces: list[Piece], text: str | None, path: Path) -> None:
         return
     if text[0].isspace() and pieces and not pieces[-1].space:
         pieces[-1] = Piece(pieces[-1].text, pieces[-1].path, True, pieces[-1].void)
-    for match in WORD.finditer(text):
-        pieces.append(Piece(match.group(1), path, bool(match.group(2))))
+    pieces.extend([Piece(word, path, bool(space)) for word, space in WORD.findall(text)])
 
 
 def _inline(el: _Element, path: Path, pieces: list[Piece]) -> None:
@@ -154,7 +153,7 @@ def _children(text: str | None, nodes: list[_Element]) -> list[Block]:
     return blocks
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=2048)
 def parse(fragment: str) -> list[Block]:
     """The blocks of an HTML fragment (a rendered policy text). Cached: a version is parsed once
     for its redline with the version before, the one after, and its export (blocks are not
@@ -239,7 +238,7 @@ def _runs(marked: list[tuple[str, Piece]]) -> str:
             out.append(" " if first.space else "")
             k += 1
             continue
-        body = "".join(html.escape(p.text) + (" " if p.space else "") for p in run)
+        body = html.escape("".join(p.text + " " if p.space else p.text for p in run))
         inner = "".join(_open(tag, attrs) for tag, attrs in first.path) + body
         inner += "".join(f"</{tag}>" for tag, _ in reversed(first.path))
         mark = {"=": "", "+": "ins", "-": "del"}[status]
