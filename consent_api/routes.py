@@ -139,12 +139,11 @@ def _subject(claimed: str, receipt_id: str) -> str:
     shows in the cookie dialog) is not enough. Without proof, the receipt starts a new subject,
     derived from its receipt id with a server secret. A retry of a stored receipt keeps the
     subject it was stored with, so it is answered as the same receipt."""
-    log = services().log
     derived = _derived_subject(receipt_id)
-    stored = log.get(receipt_id)
-    if stored is not None:
-        return stored.subject_id if stored.subject_id in (claimed, derived) else claimed
-    if not log.has_subject(claimed):
+    stored_with, exists = services().log.known(receipt_id, claimed)
+    if stored_with is not None:
+        return stored_with if stored_with in (claimed, derived) else claimed
+    if not exists:
         return claimed
     bearer = _bearer()
     verified = services().signer.verify(bearer) if bearer else None
