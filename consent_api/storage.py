@@ -34,7 +34,6 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
-    exists,
     func,
     inspect,
     select,
@@ -251,15 +250,6 @@ class ReceiptLog:
         with self.engine.connect() as conn:
             row = conn.execute(select(receipts).where(receipts.c.receipt_id == receipt_id)).first()
         return Stored.from_row(row) if row is not None else None
-
-    def known(self, receipt_id: str, subject_id: str) -> tuple[str | None, bool]:
-        """In one round trip: the subject a receipt id is stored with (None: not stored), and
-        whether a subject already has receipts."""
-        stored = select(receipts.c.subject_id).where(receipts.c.receipt_id == receipt_id).scalar_subquery()
-        member = exists().where(receipts.c.subject_id == subject_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(select(stored, member)).one()
-        return row[0], bool(row[1])
 
     def for_subject(self, subject_id: str, *, after: int = 0, limit: int | None = None) -> list[Stored]:
         query = (select(receipts).where(receipts.c.subject_id == subject_id, receipts.c.seq > after)

@@ -35,7 +35,8 @@ def test_a_choice_is_stored_as_a_signed_kantara_receipt(api: Api, site: Served) 
     receipt = answer["receipt"]
     assert receipt["version"] == "KI-CR-v1.1.0"
     assert receipt["consentReceiptID"] == body["receipt_id"]
-    assert receipt["piiPrincipalId"] == body["subject_id"]
+    # A first receipt starts a subject the API names (the widget adopts it); its token proves it later.
+    assert UUID4.fullmatch(receipt["piiPrincipalId"]) and receipt["piiPrincipalId"] != body["subject_id"]
     assert receipt["policyUrl"] == site.url("privacy/2026-11-22/")
     assert isinstance(receipt["consentTimestamp"], int)
     assert {"jurisdiction", "collectionMethod", "piiControllers", "services", "sensitive", "spiCat"} <= set(receipt)
@@ -158,7 +159,7 @@ def test_verify_confirms_a_genuine_token_and_rejects_one_altered_by_one_characte
     status, _, verdict = api.call("POST", "api/v1/receipts/verify", {"token": answer["token"]})
     assert status == 200
     assert verdict == {"genuine": True, "stored": True, "unaltered": True, "kid": "k1",
-                       "receipt_id": body["receipt_id"], "subject_id": body["subject_id"],
+                       "receipt_id": body["receipt_id"], "subject_id": answer["receipt"]["piiPrincipalId"],
                        "expires": verdict["expires"], "expired": False}
     token = answer["token"]
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
@@ -168,10 +169,11 @@ def test_verify_confirms_a_genuine_token_and_rejects_one_altered_by_one_characte
 
 def test_a_subject_sees_its_history_in_order(api: Api) -> None:
     first, answer = create(api)
-    second, _ = create(api, answer["token"], subject_id=first["subject_id"], method="dialog",
+    subject = answer["receipt"]["piiPrincipalId"]
+    second, _ = create(api, answer["token"], subject_id=subject, method="dialog",
                        choices={"necessary": True, "analytics": True, "advertising": False})
     create(api)  # someone else
-    path = f"api/v1/subjects/{first['subject_id']}/receipts"
+    path = f"api/v1/subjects/{subject}/receipts"
     status, _, history = api.call("GET", path, headers={"Authorization": f"Bearer {answer['token']}"})
     assert status == 200
     assert [r["receipt"]["consentReceiptID"] for r in history["receipts"]] == [first["receipt_id"],
@@ -248,9 +250,10 @@ def test_outside_development_the_api_refuses_to_start_without_a_key(tmp_path: Pa
 
 def test_a_history_comes_in_pages_without_tokens(api: Api) -> None:
     first, answer = create(api)
-    ids = [first["receipt_id"]] + [create(api, answer["token"], subject_id=first["subject_id"])[0]["receipt_id"]
+    subject = answer["receipt"]["piiPrincipalId"]
+    ids = [first["receipt_id"]] + [create(api, answer["token"], subject_id=subject)[0]["receipt_id"]
                                    for _ in range(104)]
-    path = f"api/v1/subjects/{first['subject_id']}/receipts"
+    path = f"api/v1/subjects/{subject}/receipts"
     auth = {"Authorization": f"Bearer {answer['token']}"}
     status, _, page = api.call("GET", path, headers=auth)
     assert status == 200 and len(page["receipts"]) == 100 and page["next"]
@@ -296,20 +299,22 @@ def test_a_token_reads_its_receipt_until_it_expires_and_says_so_after(api: Api) 
     assert (verdict["genuine"], verdict["unaltered"], verdict["expired"]) == (True, True, True)
 
 
-def test_joining_an_existing_subject_needs_a_token_of_it(api: Api) -> None:
+def test_a_receipt_joins_a_subject_only_with_a_token_issued_to_it(api: Api) -> None:
     first, answer = create(api)
-    subject = first["subject_id"]
+    subject = answer["receipt"]["piiPrincipalId"]
     # Knowing the subject id (the cookie dialog shows it) is not enough: a new subject starts.
     body, outsider = create(api, subject_id=subject)
-    assert outsider["receipt"]["piiPrincipalId"] != subject
+    assert outsider["receipt"]["piiPrincipalId"] not in (subject, body["subject_id"])
     assert UUID4.fullmatch(outsider["receipt"]["piiPrincipalId"])
     again = api.call("POST", "api/v1/receipts", body)  # a retry lands in the same new subject
     assert again[0] == 200 and again[2]["receipt"] == outsider["receipt"]
     _, other = create(api)  # a genuine token, of another subject
     assert create(api, other["token"], subject_id=subject)[1]["receipt"]["piiPrincipalId"] != subject
-    # With a token issued to the subject, the receipt joins it.
-    _, member = create(api, answer["token"], subject_id=subject)
+    # With a token issued to the subject, the receipt joins it; a retry of it is the same receipt.
+    joined, member = create(api, answer["token"], subject_id=subject)
     assert member["receipt"]["piiPrincipalId"] == subject
+    retried = api.call("POST", "api/v1/receipts", joined, headers={"Authorization": f"Bearer {answer['token']}"})
+    assert retried[0] == 200 and retried[2]["receipt"] == member["receipt"]
     history = api.call("GET", f"api/v1/subjects/{subject}/receipts", headers=AUTH)[2]
     assert [r["receipt"]["consentReceiptID"] for r in history["receipts"]] == [
         first["receipt_id"], member["receipt"]["consentReceiptID"]]
