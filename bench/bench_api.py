@@ -149,6 +149,50 @@ def measure(setup: Setup, tmp: Path, args: argparse.Namespace, version: str) -> 
         process.wait(timeout=30)
 
 
+def token_costs(env: dict[str, str], tmp: Path, requests: int) -> tuple[float, float]:
+    """Median time of reading a receipt (GET, 'Authorization: Bearer') with a genuine token and
+    with a forged compressed one (itsdangerous' '.'-prefixed form, 7.5 KB, decompressing to
+    5.6 MB): the forged one is refused on its shape, before anything in it is decoded (issue 16)."""
+    import base64
+    import statistics
+    import urllib.error
+    import urllib.request
+    import zlib
+
+    from consent_api.signing import Key, ReceiptSigner
+
+    genuine = ReceiptSigner([Key(KEY1["kid"], KEY1["secret"])]).sign({"rid": "x", "sid": "y", "sha": "z"})
+    bomb = zlib.compress(b'{"kid":"k1","x":"' + b"A" * 5_600_000 + b'"}', 9)
+    forged = "." + base64.urlsafe_b64encode(bomb).decode().rstrip("=") + ".c2lnbmF0dXJlLXRoYXQtaXMtbm90LXJlYWw"
+    port = free_port()
+    env = dict(env, CONSENT_WORKERS="1", CONSENT_THREADS="4", CONSENT_BIND=f"127.0.0.1:{port}")
+    with (tmp / "tokens.log").open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], cwd=ROOT,
+                                   env=env, stdout=out, stderr=out)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/api/healthz", process, timeout=60)
+
+        def median_ms(token: str) -> float:
+            times = []
+            for _ in range(requests):
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/v1/receipts/00000000-0000-4000-8000-000000000000",
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+                started = time.perf_counter()
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        answer.read()
+                except urllib.error.HTTPError as refused:  # 403 both: another receipt's token, a forged one
+                    refused.read()
+                times.append((time.perf_counter() - started) * 1000)
+            return statistics.median(times)
+
+        return median_ms(genuine), median_ms(forged)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def alternate(runs: dict[str, Callable[[], dict[str, float]]], rounds: int) -> dict[str, dict[str, float]]:
     """Run the measurements in turns, ``rounds`` times; the median round of each (by requests per second)."""
     results: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
@@ -192,6 +236,8 @@ def main() -> None:
         else:
             print(f"PostgreSQL is not reachable at {PG_URL}: measuring SQLite only", file=sys.stderr)
         found = alternate({s.name: functools.partial(measure, s, tmp, args, version) for s in setups}, args.rounds)
+        sqlite_env = dict(base_env, DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}")
+        genuine_ms, forged_ms = token_costs(sqlite_env, tmp, 20 if args.smoke else 200)
     print(f"gunicorn -c deploy/gunicorn.conf.py (gthread; workers x threads as named); wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s on loopback, same 2 cores, unique valid receipt requests; median of {args.rounds} rounds")
     ceiling = max(r["rps"] for name, r in found.items() if name.startswith("ceiling"))
@@ -199,6 +245,8 @@ def main() -> None:
     for name, r in found.items():
         sealed = f"{r['sealed']:.2f}" if "sealed" in r else ""
         print(f"{name:22}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps'] / ceiling:>17.0%}{sealed:>17}")
+    print(f"token check (GET /api/v1/receipts/<id> with a bearer token, median): genuine token {genuine_ms:.2f} ms, "
+          f"forged compressed token of 7.5 KB {forged_ms:.2f} ms")
     if any(r.get("sealed") == float("inf") for r in found.values()):
         raise SystemExit("some receipts were never sealed")
 
