@@ -12,7 +12,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests.harness import Served, build, free_port, serve
+from tests.harness import Served, build, free_port, serve, wait_for
 
 ANALYTICS_HOST = "googletagmanager.com"
 #: What the stand-in tag does when it runs: count itself and set Google's cookies.
@@ -43,7 +43,10 @@ class Visit:
         return json.loads(unquote(raw)) if raw else None
 
     def set_choice(self, **changes: Any) -> None:
-        """Rewrite the stored choice (to age it, or pretend an older revision)."""
+        """Rewrite the stored choice (to age it, or pretend an older revision). First wait until
+        the widget is done with its receipt: the API's answer may give the choice a new subject,
+        and the widget then rewrites the cookie, which would race with this rewrite."""
+        wait_for(self.page, "JSON.parse(localStorage.getItem('imr_consent_queue') || '[]').length === 0")
         record = self.choice()
         assert record is not None
         record.update(changes)
