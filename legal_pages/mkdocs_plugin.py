@@ -32,7 +32,6 @@ from .paths import long_date, page_url, source_file
 from .site import Output, PolicyView, SitePlan, plan_site, split_body
 
 POLICY_LIST_MARKER = "<!-- legal:policies -->"
-HEADING_IDS = re.compile(r'(<h[1-6])\s+id="[^"]*"')
 HEADING_ANCHORS = re.compile(r'<a class="headerlink"[^>]*>[^<]*</a>')
 TRUE_WORDS = {"1", "true", "yes", "on"}
 log = logging.getLogger("mkdocs.plugins.legal_pages")

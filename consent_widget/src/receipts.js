@@ -14,11 +14,15 @@ export function enqueue(request) {
   saveQueue(q);
 }
 
-/** The API put the receipt in a new subject: the stored choice and the queued receipts follow. */
-function adopt(cfg, from, to) {
+/** The API put the receipt in a new subject: the stored choice and the queued receipts follow.
+ *  The cookie is rewritten only while it still holds this receipt's choice or a later one
+ *  this browser queued (another tab's); a choice written meanwhile by anything else stays. */
+function adopt(cfg, request, to) {
+  const queue = loadQueue();
   const rec = readChoice();
-  if (rec && rec.sid === from) writeChoice(Object.assign({}, rec, { sid: to }), cfg);
-  saveQueue(loadQueue().map((r) => (r.subject_id === from ? Object.assign({}, r, { subject_id: to }) : r)));
+  const ours = rec && (rec.rid === request.receipt_id || queue.some((r) => r.receipt_id === rec.rid));
+  if (ours && rec.sid === request.subject_id) writeChoice(Object.assign({}, rec, { sid: to }), cfg);
+  saveQueue(queue.map((r) => (r.subject_id === request.subject_id ? Object.assign({}, r, { subject_id: to }) : r)));
 }
 
 export async function flush(cfg) {
@@ -48,7 +52,7 @@ export async function flush(cfg) {
         const body = await response.json().catch(() => ({}));
         const sid = (body.receipt && body.receipt.piiPrincipalId) || request.subject_id;
         if (body.token) saveReceipt({ id: request.receipt_id, sid: sid, token: body.token });
-        if (sid !== request.subject_id) adopt(cfg, request.subject_id, sid);
+        if (sid !== request.subject_id) adopt(cfg, request, sid);
       }
       saveQueue(loadQueue().filter((r) => r.receipt_id !== request.receipt_id));
     }

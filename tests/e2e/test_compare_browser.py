@@ -17,15 +17,13 @@ from playwright.sync_api import expect
 from legal_pages.model import load_policies
 from legal_pages.redline import export, redline
 from tests.harness import ROOT, Served, wait_for
-from tests.pages.test_redline import BODY, assert_exact, fragment, render, rewrite
+from tests.pages.test_redline import BODY, assert_exact, fragment, legal_text, render, rewrite
 
 pytestmark = pytest.mark.browser
 
 
 def body_html(site: Served, path: str) -> str:
-    body = html.parse(str(site.site_dir / path / "index.html")).getroot().cssselect(".legal-text")[0]
-    for anchor in body.cssselect("a.headerlink"):
-        anchor.drop_tree()
+    body = legal_text(site.site_dir / path / "index.html")
     return (body.text or "") + "".join(html.tostring(c, encoding="unicode") for c in body)
 
 

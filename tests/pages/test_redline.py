@@ -76,12 +76,17 @@ def check_pair(old_md: str, new_md: str) -> None:
 
 # -- the real thing -------------------------------------------------------------------------------
 
+def legal_text(page: Path) -> Any:
+    """A built page's policy text, without the pilcrow links MkDocs adds to headings."""
+    body = html.parse(str(page)).getroot().cssselect(".legal-text")[0]
+    for anchor in body.cssselect("a.headerlink"):
+        anchor.drop_tree()
+    return body
+
+
 def test_the_seed_redline_on_the_built_site_is_exact(site: Served) -> None:
     def text_of(path: str) -> Any:
-        body = html.parse(str(site.site_dir / path / "index.html")).getroot().cssselect(".legal-text")[0]
-        for anchor in body.cssselect("a.headerlink"):  # the pilcrow links MkDocs adds to headings
-            anchor.drop_tree()
-        return body
+        return legal_text(site.site_dir / path / "index.html")
 
     page = html.parse(str(site.site_dir / "privacy" / "2026-11-22" / "changes" / "index.html")).getroot()
     red = page.cssselect(".legal-redline")[0]
@@ -187,11 +192,7 @@ def test_a_moved_section_is_shown_removed_and_added_never_unmarked() -> None:
 def test_every_changes_page_of_the_built_fixture_site_is_exact(build_as_of: Any) -> None:
     site = build_as_of("2026-12-15", True)  # every fixture version, drafts and upcoming included
 
-    def text_of(path: Path) -> Any:
-        body = html.parse(str(path)).getroot().cssselect(".legal-text")[0]
-        for anchor in body.cssselect("a.headerlink"):
-            anchor.drop_tree()
-        return body
+    text_of = legal_text
 
     pages = sorted(site.glob("*/*/changes/index.html"))
     assert len(pages) >= 2

@@ -278,6 +278,44 @@ def test_a_choice_is_posted_as_a_receipt(api_up: Visit) -> None:
     assert receipt["page"] == visit.site.url("privacy/")
 
 
+NEW_SUBJECT = "4f1c2d3e-0000-4000-8000-00000000abcd"
+
+
+@pytest.mark.parametrize("meanwhile", [None, "another writer"])
+def test_the_choice_follows_the_subject_the_api_assigns_but_never_over_a_newer_cookie(
+    visit: Visit, meanwhile: str | None
+) -> None:
+    """The API may put a receipt in a subject of its own; the widget then moves the stored
+    choice to it, but only while the cookie still holds that choice: a choice written while
+    the receipt was in flight (by anything but this browser's queue) is kept as it is."""
+    page = visit.page
+    held: list[Any] = []
+    page.context.route("**/api/v1/receipts", lambda route: held.append(route))
+    visit.goto("privacy/")
+    click_banner(visit, "Reject all")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    [route] = held
+    sent = route.request.post_data_json
+    if meanwhile:
+        other = {"v": 1, "sid": sent["subject_id"], "rid": "00000000-0000-4000-8000-00000000beef",
+                 "rev": sent["config_revision"], "pv": "x", "ts": int(time.time() * 1000),
+                 "c": {"necessary": True, "analytics": True, "advertising": False}, "m": "dialog"}
+        page.evaluate("(v) => { document.cookie = 'imr_consent=' + v + '; Path=/'; }",
+                      quote(json.dumps(other, separators=(",", ":"))))
+    route.fulfill(status=201, content_type="application/json", body=json.dumps(
+        {"receipt": {"piiPrincipalId": NEW_SUBJECT}, "token": "t"}))
+    wait_for(page, "JSON.parse(localStorage.getItem('imr_consent_queue') || '[]').length === 0")
+    choice = visit.choice()
+    assert choice is not None
+    if meanwhile:
+        assert choice == other
+    else:
+        assert choice["rid"] == sent["receipt_id"] and choice["sid"] == NEW_SUBJECT
+    assert page.evaluate("JSON.parse(localStorage.getItem('imr_consent_receipt')).sid") == NEW_SUBJECT
+
+
 def test_a_receipt_is_queued_while_the_api_is_down_and_sent_later_with_the_same_id(visit: Visit) -> None:
     page = visit.page
     page.context.route("**/api/v1/receipts", lambda route: route.abort("connectionrefused"))
