@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from .checkpoint import log_keys_json, new_log_key, parse_log_keys, purge_body
 from .config import write_secret
 from .errors import ConfigError
+from .report import PERIODS, html_report, window
 from .sealer import append_note
 from .services import Services
 from .signing import keys_json, new_key, parse_keys
@@ -174,6 +175,30 @@ def register_commands(app: Flask) -> None:
                              body["collectionMethod"], body["policy"]["version"],
                              " ".join(f"{k}={'yes' if v else 'no'}" for k, v in body["choices"].items()),
                              body["gpc"], row.leaf_index])
+
+    @app.cli.command("report")
+    @click.option("--since", help="first day, YYYY-MM-DD (default: 90 days before --until)")
+    @click.option("--until", help="the day after the last one, YYYY-MM-DD (default: tomorrow, so today is in)")
+    @click.option("--by", type=click.Choice(PERIODS), help="period (default: day up to a month, week up to "
+                  "half a year, month beyond)")
+    @click.option("--threshold", type=click.IntRange(min=2), default=10, show_default=True,
+                  help="groups with fewer receipts show no rate")
+    @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
+                  help="the HTML file to write (self-contained: it opens offline)")
+    def report(since: str | None, until: str | None, by: str | None, threshold: int, out: Path) -> None:
+        """Write the consent report: choices by category, policy version, config revision,
+        method and time, as charts and tables. Reads the receipts; changes nothing."""
+        try:
+            start, end, period = window(since, until, by, dt.datetime.now(dt.UTC).date())
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        svc = _services()
+        document = html_report(svc.log.engine, svc.site, start, end, period, threshold=threshold,
+                               site_name=current_app.config["SERVICE_NAME"])
+        partial = out.with_name(f".{out.name}.partial")
+        partial.write_text(document, encoding="utf-8")
+        partial.replace(out)  # an existing report is replaced whole or not at all
+        click.echo(f"{out}: consent report {start} to {end - dt.timedelta(days=1)} by {period}")
 
     @app.cli.command("purge")
     @click.option("--before", required=True, help="delete receipts created before this day, YYYY-MM-DD")

@@ -27,6 +27,7 @@ from .errors import (
 )
 from .openapi import document
 from .receipt import build_receipt, request_digest
+from .report import CSP, html_report, window
 from .services import Services
 from .storage import Duplicate, NewReceipt, Stored, canonical
 from .validation import UUID4, validate
@@ -320,6 +321,29 @@ def consistency() -> Response:
     if not 0 < old <= new <= log.tree_size():
         raise ApiError(f"ask for 0 < from <= to <= {log.tree_size()} (the tree's size)", field="from")
     return jsonify({"from": old, "to": new, "hashes": _b64(log.consistency_proof(old, new))})
+
+
+@bp.get("/v1/report")
+def report() -> Response:
+    """The operator's consent report (the same as ``flask --app consent_api report``): the
+    operator token in the Authorization header only; the window in the query."""
+    _limit("reads")
+    bearer = _bearer()
+    if not bearer:
+        raise Unauthorized("send the operator token (Authorization: Bearer <CONSENT_OPERATOR_TOKEN>)")
+    if not _is_operator(bearer):
+        raise Forbidden("the report is for the operator: this is not the operator token")
+    try:
+        start, end, by = window(request.args.get("since"), request.args.get("until"), request.args.get("by"),
+                                dt.datetime.now(dt.UTC).date())
+    except ValueError as exc:
+        raise ApiError(str(exc), field=str(exc).split(":", 1)[0]) from None
+    svc = services()
+    svc.site.refresh()
+    document = html_report(svc.log.engine, svc.site, start, end, by, site_name=current_app.config["SERVICE_NAME"])
+    response = Response(document, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CSP
+    return response
 
 
 @bp.get("/v1/openapi.json")

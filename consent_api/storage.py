@@ -23,8 +23,10 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Engine,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -63,7 +65,19 @@ receipts = Table(
     Column("token", Text, nullable=False),
     Column("kid", String(64), nullable=False),
     Column("leaf_index", BigInteger, nullable=True, unique=True),  # set once, when sealed
+    # What the operator's report groups by, copied from the body when the receipt is stored
+    # (report_columns); not part of the leaf: `verify` checks they agree with the body.
+    Column("method", String(16)),
+    Column("gpc", Boolean),
+    Column("policy_id", String(64)),
+    Column("policy_version", String(64)),
+    Column("config_revision", String(64)),
+    Column("choices", String(512)),  # "advertising=0,analytics=1,necessary=1": categories sorted
 )
+#: The report reads this index alone (a covering index): a year of receipts without their bodies.
+report_index = Index("ix_consent_receipts_report", *(receipts.c[name] for name in (
+    "created_at", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices", "subject_id", "seq")))
+REPORT_COLUMNS = ("method", "gpc", "policy_id", "policy_version", "config_revision", "choices")
 nodes = Table(
     "consent_log_nodes", metadata,  # every complete subtree's hash; level 0 are the leaves
     Column("level", Integer, primary_key=True, autoincrement=False),
@@ -91,6 +105,13 @@ _SIZE = select(func.coalesce(func.max(checkpoints.c.tree_size), 0))  # every sea
 def canonical(data: Any) -> str:
     """RFC 8785 canonical JSON for receipts (ASCII keys, no floats): sorted keys, no spaces."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def report_columns(body: dict[str, Any]) -> dict[str, Any]:
+    """The receipt's fields the operator's report groups by, from its body."""
+    return {"method": body["collectionMethod"], "gpc": bool(body["gpc"]), "policy_id": body["policy"]["id"],
+            "policy_version": body["policy"]["version"], "config_revision": body["configRevision"],
+            "choices": ",".join(f"{k}={int(bool(v))}" for k, v in sorted(body["choices"].items()))}
 
 
 def engine_for(url: str) -> Engine:
@@ -185,6 +206,28 @@ class ReceiptLog:
                               "leaf_index): export it ('flask --app consent_api export' of that version) and start "
                               "this version on a new database")
         metadata.create_all(self.engine)
+        if receipts_table and "choices" not in {c["name"] for c in receipts_table}:
+            self._add_report_columns()
+
+    def _add_report_columns(self) -> None:
+        """A database of the version before the report: add its columns, fill them from the
+        bodies (a batch per transaction), then index them."""
+        with self._writing() as conn:
+            for column in REPORT_COLUMNS:
+                kind = receipts.c[column].type.compile(dialect=self.engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE consent_receipts ADD COLUMN {column} {kind}")
+        last = 0
+        while True:
+            with self._writing() as conn:
+                rows = conn.execute(select(receipts.c.seq, receipts.c.body).where(receipts.c.seq > last)
+                                    .order_by(receipts.c.seq).limit(5000)).all()
+                if not rows:
+                    break
+                conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")),
+                             [{"s": r.seq, **report_columns(json.loads(r.body))} for r in rows])
+                last = rows[-1].seq
+        with self._writing() as conn:
+            report_index.create(conn, checkfirst=True)
 
     @contextmanager
     def _machine_lock(self) -> Iterator[None]:
@@ -236,7 +279,8 @@ class ReceiptLog:
                     continue
                 rows.append({"receipt_id": new.receipt_id, "subject_id": new.subject_id,
                              "created_at": new.created_at, "request_sha256": new.request_sha256,
-                             "body": new.body_json, "token": new.token, "kid": new.kid})
+                             "body": new.body_json, "token": new.token, "kid": new.kid,
+                             **report_columns(json.loads(new.body_json))})
                 stored[new.receipt_id] = Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256,
                                                 new.body_json, new.token, new.kid, None)
                 results.append((stored[new.receipt_id], True))

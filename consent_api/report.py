@@ -1,0 +1,401 @@
+"""The operator's consent report: what visitors chose, by category, policy version, config
+revision, method and time, as tables and static SVG charts in one self-contained HTML file.
+
+Two queries do the counting in the database (the same SQLAlchemy Core ``GROUP BY`` on
+SQLite and PostgreSQL, on the report's covering index): receipts per UTC day, method, GPC,
+policy version, config revision and choices; and each subject's first and latest choice in
+the window. Everything else is sums of those few thousand rows. The report holds counts
+only, and a group of fewer than ``threshold`` receipts shows no rate ("fewer than 10").
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import pygal
+from pygal.style import Style
+from sqlalchemy import Engine, case, func, or_, select
+
+from .storage import receipts
+
+DAY = 86_400
+METHODS = ("banner", "dialog", "gpc", "withdrawal")
+PERIODS = ("day", "week", "month")
+
+
+# -- counting, in the database ------------------------------------------------------------------
+
+@dataclass
+class Tally:
+    """Receipts of one group, and how many of them granted each category or sent GPC."""
+
+    receipts: int = 0
+    granted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    offered: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # receipts that asked it
+    gpc: int = 0
+    methods: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, n: int, choices: str, gpc: bool, method: str) -> None:
+        self.receipts += n
+        self.gpc += n if gpc else 0
+        self.methods[method] += n
+        for part in choices.split(","):
+            category, _, value = part.partition("=")
+            self.offered[category] += n
+            self.granted[category] += n if value == "1" else 0
+
+
+@dataclass(frozen=True)
+class Change:
+    day: int  # days since the epoch
+    label: str
+
+
+@dataclass
+class Figures:
+    since: int  # first day (days since the epoch), included
+    until: int  # last day, excluded
+    by: str
+    threshold: int
+    categories: list[str]  # the optional categories, in the site's order then any older ones
+    periods: list[tuple[str, Tally]]
+    versions: list[tuple[str, Tally]]
+    revisions: list[tuple[str, Tally]]
+    first: Tally
+    latest: Tally
+    total: Tally
+    changes: list[tuple[str, Change]]  # (period label, change)
+
+
+def count(engine: Engine, since: int, until: int) -> tuple[list[Any], list[Any]]:
+    """The two GROUP BY queries: receipts per day and field; subjects' first and latest choice."""
+    window = (receipts.c.created_at >= since) & (receipts.c.created_at < until)
+    day = (receipts.c.created_at // DAY).label("day")
+    fields = (receipts.c.method, receipts.c.gpc, receipts.c.policy_id, receipts.c.policy_version,
+              receipts.c.config_revision, receipts.c.choices)
+    by_day = select(day, *fields, func.count().label("n")).where(window).group_by(day, *fields)
+    ranked = select(
+        receipts.c.method, receipts.c.gpc, receipts.c.choices,
+        func.row_number().over(partition_by=receipts.c.subject_id, order_by=receipts.c.seq).label("first"),
+        func.row_number().over(partition_by=receipts.c.subject_id, order_by=receipts.c.seq.desc()).label("latest"),
+    ).where(window).subquery()
+    views = (select(ranked.c.method, ranked.c.gpc, ranked.c.choices,
+                    func.sum(case((ranked.c.first == 1, 1), else_=0)).label("first"),
+                    func.sum(case((ranked.c.latest == 1, 1), else_=0)).label("latest"))
+             .where(or_(ranked.c.first == 1, ranked.c.latest == 1))
+             .group_by(ranked.c.method, ranked.c.gpc, ranked.c.choices))
+    with engine.connect() as conn:
+        return list(conn.execute(by_day)), list(conn.execute(views))
+
+
+# -- periods --------------------------------------------------------------------------------------
+
+def _date(day: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=day)
+
+
+def period_of(day: int, by: str) -> tuple[str, int]:
+    """The period a day falls in: its label and its first day (days since the epoch)."""
+    date = _date(day)
+    if by == "day":
+        return date.isoformat(), day
+    if by == "week":  # ISO weeks, from Monday
+        year, week, weekday = date.isocalendar()
+        return f"{year}-W{week:02d}", day - weekday + 1
+    start = date.replace(day=1)
+    return f"{date:%Y-%m}", (start - dt.date(1970, 1, 1)).days
+
+
+def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, threshold: int = 10) -> Figures:
+    """Count the receipts created from ``since`` (included) to ``until`` (excluded)."""
+    first_day, last_day = (since - dt.date(1970, 1, 1)).days, (until - dt.date(1970, 1, 1)).days
+    rows, views = count(engine, first_day * DAY, last_day * DAY)
+    periods: dict[str, Tally] = {}
+    for day in range(first_day, last_day):  # every period of the window, empty ones included
+        periods.setdefault(period_of(day, by)[0], Tally())
+    versions: dict[str, Tally] = defaultdict(Tally)
+    revisions: dict[str, Tally] = defaultdict(Tally)
+    total = Tally()
+    seen_version: dict[str, int] = {}
+    seen_revision: dict[str, int] = {}
+    for r in rows:
+        version = f"{r.policy_id} {r.policy_version}"
+        for tally in (periods[period_of(r.day, by)[0]], versions[version], revisions[r.config_revision], total):
+            tally.add(r.n, r.choices, bool(r.gpc), r.method)
+        seen_version[version] = min(seen_version.get(version, r.day), r.day)
+        seen_revision[r.config_revision] = min(seen_revision.get(r.config_revision, r.day), r.day)
+    first, latest = Tally(), Tally()
+    for v in views:
+        first.add(int(v.first), v.choices, bool(v.gpc), v.method)
+        latest.add(int(v.latest), v.choices, bool(v.gpc), v.method)
+    optional = [c["id"] for c in site.categories if not c.get("required")]
+    required = {c["id"] for c in site.categories if c.get("required")}
+    older = sorted(set(total.offered) - set(optional) - required)
+    changes = _changes(site, seen_version, seen_revision, first_day, last_day)
+    by_start = sorted(versions.items(), key=lambda kv: seen_version[kv[0]])
+    return Figures(first_day, last_day, by, threshold, optional + older, list(periods.items()), by_start,
+                   sorted(revisions.items(), key=lambda kv: seen_revision[kv[0]]), first, latest, total,
+                   [(period_of(c.day, by)[0], c) for c in changes])
+
+
+def _changes(site: Any, versions: dict[str, int], revisions: dict[str, int], start: int, end: int) -> list[Change]:
+    """Policy versions taking effect (their effective date) and config revisions first seen,
+    inside the window."""
+    found: list[Change] = []
+    for pid, policy in site.policies.get("policies", {}).items():
+        for v in policy.get("versions", []):
+            day = (dt.date.fromisoformat(v["effective"]) - dt.date(1970, 1, 1)).days
+            if start <= day < end and v.get("status") in ("current", "archived"):
+                found.append(Change(day, f"{pid} {v['id']} in effect"))
+    for revision, day in revisions.items():
+        if start < day < end and day != min(revisions.values()):
+            found.append(Change(day, f"config revision {revision} first seen"))
+    return sorted(found, key=lambda c: (c.day, c.label))
+
+
+# -- presenting -----------------------------------------------------------------------------------
+
+def fewer(threshold: int) -> str:
+    return f"fewer than {threshold}"
+
+
+def shown_count(n: int, threshold: int) -> str:
+    return f"{n:,}" if n == 0 or n >= threshold else fewer(threshold)
+
+
+def rate(part: int, whole: int, threshold: int) -> float | None:
+    """A share in percent, or None when the group is too small to show one."""
+    return None if whole < threshold else round(100 * part / whole, 1)
+
+
+def shown_rate(part: int, whole: int, threshold: int) -> str:
+    value = rate(part, whole, threshold)
+    return "-" if value is None else f"{value:.1f}%"
+
+
+CHART_CSS = """inline:
+@media (prefers-color-scheme: dark) {
+  .pygal-chart text, .pygal-chart .title, .pygal-chart .legends .legend text { fill: #e2e4e9 !important; }
+  .pygal-chart .axis .guides .line, .pygal-chart .axis .line { stroke: #5a5f6b !important; }
+}"""
+STYLE = Style(background="transparent", plot_background="transparent", foreground="#3a3d45",
+              foreground_strong="#1f2128", foreground_subtle="#b0b4bd", opacity=".85", opacity_hover=".95",
+              colors=("#4051b5", "#d81b60", "#00897b", "#ef6c00", "#6d4c41", "#546e7a"),
+              font_family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+              title_font_size=16, label_font_size=12, major_label_font_size=12, legend_font_size=13,
+              value_font_size=11)
+
+
+def chart(kind: str, title: str, labels: list[str], series: list[tuple[str, list[float | None]]],
+          *, percent: bool) -> str:
+    """A static SVG chart (pygal; its script never runs: the SVG is shown as an image)."""
+    make = {"line": pygal.Line, "bar": pygal.Bar, "stacked": pygal.StackedBar}[kind]
+    graph = make(style=STYLE, css=("file://style.css", "file://graph.css", CHART_CSS), js=[], width=900,
+                 height=360, title=title, x_label_rotation=30 if len(labels) > 8 else 0,
+                 show_minor_x_labels=len(labels) <= 26, x_labels_major_every=max(1, len(labels) // 13),
+                 legend_at_bottom=True, truncate_label=-1, allow_interruptions=True, print_values=False,
+                 range=(0, 100) if percent else None, disable_xml_declaration=True, pretty_print=False,
+                 value_formatter=(lambda v: f"{v:.1f}%") if percent else (lambda v: f"{v:,.0f}"))
+    graph.x_labels = labels
+    for name, values in series:
+        graph.add(name, values)
+    svg: str = graph.render(is_unicode=True)
+    return svg
+
+
+def _img(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(alt)}" width="900" height="360">'
+
+
+def _table(caption: str, head: list[str], rows: Iterable[list[str]]) -> str:
+    cells = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
+    body = "".join("<tr>" + f'<th scope="row">{escape(r[0])}</th>'
+                   + "".join(f"<td>{escape(c)}</td>" for c in r[1:]) + "</tr>" for r in rows)
+    return (f'<div class="table"><table><caption>{escape(caption)}</caption><thead><tr>{cells}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def _grant_cells(t: Tally, categories: list[str], threshold: int) -> list[str]:
+    return [shown_rate(t.granted[c], t.offered[c], threshold) for c in categories]
+
+
+def _grant_series(groups: list[tuple[str, Tally]], names: list[str], cats: list[str],
+                  threshold: int) -> list[tuple[str, list[float | None]]]:
+    """One chart series per category: its grant rate in each group."""
+    return [(n, [rate(t.granted[c], t.offered[c], threshold) for _, t in groups])
+            for n, c in zip(names, cats, strict=True)]
+
+
+def _section(id_: str, title: str, question: str, figure: str, table: str) -> str:
+    return (f'<section aria-labelledby="{id_}"><h2 id="{id_}">{escape(title)}</h2>'
+            f'<p class="question">{escape(question)}</p><figure>{figure}</figure>{table}</section>')
+
+
+def render(f: Figures, *, site_name: str, generated: dt.datetime) -> str:
+    """The report as one HTML document: inline CSS, charts as SVG images, tables beside them."""
+    th, cats = f.threshold, f.categories
+    names = [c.capitalize() for c in cats]
+    labels = [p for p, _ in f.periods]
+    marks = defaultdict(list)
+    for period, change in f.changes:
+        marks[period].append(change.label)
+    axis = [f"{p} ◆" if p in marks else p for p in labels]
+    sections = []
+
+    over_time = _grant_series(f.periods, names, cats, th)
+    change_text = "; ".join(f"{p}: {', '.join(m)}" for p, m in marks.items()) or "none in this window"
+    sections.append(_section(
+        "over-time", "Choices over time",
+        f"How many receipts each {f.by} and what share granted each optional category. "
+        f"Periods marked ◆ had a change: {change_text}.",
+        _img(chart("line", f"Share granting each category, by {f.by}", axis, over_time, percent=True),
+             f"Line chart of the share of receipts granting {', '.join(names)} per {f.by}; "
+             "the figures are in the table below.")
+        + _img(chart("bar", f"Receipts per {f.by}", axis,
+                     [("Receipts", [t.receipts if t.receipts >= th or not t.receipts else None
+                                    for _, t in f.periods])], percent=False),
+               f"Bar chart of receipts per {f.by}; the figures are in the table below."),
+        _table(f"Receipts and grant rates per {f.by}", [f.by.capitalize(), "Receipts", *[f"{n} granted" for n in names],
+                                                        "Sent GPC", "Changes"],
+               ([p, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
+                 ", ".join(marks.get(p, []))] for p, t in [*f.periods, ("Whole window", f.total)]))))
+
+    for key, title, groups, what in (
+        ("by-version", "By policy version", f.versions, "policy version"),
+        ("by-revision", "By config revision", f.revisions, "config revision (the categories and texts asked)"),
+    ):
+        sections.append(_section(
+            key, title,
+            f"The grant rate of each category under each {what}: did a change move it?",
+            _img(chart("bar", f"Share granting each category, by {what.split(' (')[0]}", [g for g, _ in groups],
+                       _grant_series(groups, names, cats, th),
+                       percent=True),
+                 f"Bar chart of the grant rate of {', '.join(names)} for each {what.split(' (')[0]}; "
+                 "the figures are in the table below."),
+            _table(f"Grant rates by {what.split(' (')[0]}",
+                   [what.split(" (")[0].capitalize(), "Receipts", *[f"{n} granted" for n in names]],
+                   ([g, shown_count(t.receipts, th), *_grant_cells(t, cats, th)] for g, t in groups))))
+
+    method_names = {"banner": "Banner", "dialog": "Settings dialog", "gpc": "Global Privacy Control",
+                    "withdrawal": "Withdrawal"}
+    sections.append(_section(
+        "by-method", "By method",
+        "How visitors chose (banner, settings dialog, Global Privacy Control, withdrawal), "
+        f"what share sent GPC, and withdrawals per {f.by}.",
+        _img(chart("stacked", f"Receipts by method, per {f.by}", axis,
+                   [(method_names[m], [t.methods[m] if t.methods[m] >= th or not t.methods[m] else None
+                                       for _, t in f.periods]) for m in METHODS], percent=False),
+             f"Stacked bar chart of receipts per {f.by} by method; the figures are in the table below."),
+        _table(f"Receipts by method per {f.by}",
+               [f.by.capitalize(), *[method_names[m] for m in METHODS], "Sent GPC"],
+               ([p, *[shown_count(t.methods[m], th) for m in METHODS], shown_rate(t.gpc, t.receipts, th)]
+                for p, t in [*f.periods, ("Whole window", f.total)]))))
+
+    views = [("First choice", f.first), ("Latest choice", f.latest)]
+    sections.append(_section(
+        "per-subject", "First and latest choice per visitor",
+        "Each visitor (consent subject) with a receipt in the window counts once in each view: "
+        "as what they chose first in the window, and as what held at its end.",
+        _img(chart("bar", "Share of visitors granting each category", [v for v, _ in views],
+                   _grant_series(views, names, cats, th),
+                   percent=True),
+             "Bar chart of the share of visitors granting each category, first choice and latest choice; "
+             "the figures are in the table below."),
+        _table("Visitors by their first and latest choice",
+               ["View", "Visitors", *[f"{n} granted" for n in names], "Sent GPC", "Withdrawal"],
+               ([v, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
+                 shown_count(t.methods["withdrawal"], th)] for v, t in views))))
+
+    span = f"{_date(f.since):%d %B %Y} to {_date(f.until - 1):%d %B %Y}"
+    return PAGE.format(
+        title=escape(f"Consent report: {site_name}"), site=escape(site_name), window=escape(span),
+        generated=escape(f"{generated:%Y-%m-%d %H:%M} UTC"), total=escape(shown_count(f.total.receipts, th)),
+        threshold=th, style=REPORT_CSS, csp=escape(META_CSP), sections="".join(sections))
+
+
+REPORT_CSS = """
+:root { color-scheme: light dark; --fg: #1f2128; --muted: #5b5f6b; --bg: #fff; --line: #d9dbe1; --accent: #4051b5; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e2e4e9; --muted: #aeb2bd; --bg: #1e2129; --line: #3a3f4b; --accent: #8c9eff; }
+}
+body { margin: 0; background: var(--bg); color: var(--fg); font: 16px/1.5 system-ui, -apple-system, "Segoe UI",
+  Roboto, sans-serif; }
+header { background: #4051b5; color: #fff; padding: 1rem 1.5rem; }
+header h1 { margin: 0; font-size: 1.5rem; font-weight: 500; }
+header p { margin: .25rem 0 0; }
+main { max-width: 64rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h2 { font-weight: 500; border-bottom: 2px solid var(--accent); padding-bottom: .25rem; margin-top: 2.5rem; }
+.question, .note { color: var(--muted); }
+figure { margin: 1rem 0; }
+img { max-width: 100%; height: auto; display: block; }
+.table { overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 1rem 0; }
+caption { text-align: left; font-weight: 600; padding-bottom: .5rem; }
+th, td { border-bottom: 1px solid var(--line); padding: .35rem .75rem; text-align: right; white-space: nowrap; }
+th[scope=row], thead th:first-child { text-align: left; }
+"""
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<style>{style}</style></head>
+<body><header><h1>Consent report</h1><p>{site} · {window}</p></header>
+<main>
+<p>Generated {generated} from the consent log: {total} receipts. The report holds counts only: no visitor id,
+token or address. A group of fewer than {threshold} receipts shows as “fewer than {threshold}”, without a rate,
+so that no rate describes a single visitor. Rates are shares of the receipts that were asked about the category.
+Days are UTC.</p>
+{sections}
+</main></body></html>
+"""
+
+
+#: The report's Content-Security-Policy: nothing may load; its one inline style by hash. The
+#: file carries it in a meta tag (where frame-ancestors has no effect); the API page sends CSP.
+META_CSP = ("default-src 'none'; img-src data:; style-src 'sha256-"
+            + base64.b64encode(hashlib.sha256(REPORT_CSS.encode()).digest()).decode()
+            + "'; base-uri 'none'; form-action 'none'")
+CSP = META_CSP + "; frame-ancestors 'none'"
+
+
+def window(since: str | None, until: str | None, by: str | None, today: dt.date) -> tuple[dt.date, dt.date, str]:
+    """The report's days from the operator's input: ``since`` included, ``until`` excluded
+    (default: tomorrow, so today is in; ``since`` defaults to 90 days before); ``by`` defaults
+    to days up to a month, weeks up to half a year, months beyond. ValueError says what is wrong."""
+    def day(value: str, name: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+    end = day(until, "until") if until else today + dt.timedelta(days=1)
+    start = day(since, "since") if since else end - dt.timedelta(days=90)
+    if start >= end:
+        raise ValueError(f"since: {start} is not before until ({end}); until is the day after the last one")
+    days = (end - start).days
+    if by is None:
+        by = "day" if days <= 31 else "week" if days <= 183 else "month"
+    if by not in PERIODS:
+        raise ValueError(f"by: '{by}' is not one of {', '.join(PERIODS)}")
+    if days > 3660 or (by == "day" and days > 400):
+        raise ValueError(f"since/until: {days} days is too long a window by {by} (by day at most 400 days, "
+                         "any at most 10 years)")
+    return start, end, by
+
+
+def html_report(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, *, site_name: str,
+                threshold: int = 10, now: dt.datetime | None = None) -> str:
+    """The report as one HTML document; it passes ``CSP`` (also in its own meta tag)."""
+    figures = build(engine, site, since, until, by, threshold)
+    return render(figures, site_name=site_name, generated=now or dt.datetime.now(dt.UTC))
