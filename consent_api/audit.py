@@ -22,7 +22,7 @@ from typing import Any
 from . import merkle
 from .checkpoint import NoteError, SignedCheckpoint, Verifier, open_note, purged_leaves, read_notes, verify_note
 from .services import Services
-from .storage import canonical
+from .storage import canonical, report_columns
 
 
 def _token_problem(svc: Services, row: Any, body_json: str) -> str | None:
@@ -33,6 +33,14 @@ def _token_problem(svc: Services, row: Any, body_json: str) -> str | None:
             or verified[0].get("sha") != hashlib.sha256(body_json.encode()).hexdigest()):
         return "its token was issued for other content (the receipt was edited)"
     return None
+
+
+def _report_problem(row: Any, body_json: str) -> bool:
+    try:
+        expected = report_columns(json.loads(body_json))
+    except (KeyError, TypeError):
+        return True
+    return any(getattr(row, name) != value for name, value in expected.items())
 
 
 def audit_log(svc: Services, checkpoint_files: list[Path]) -> tuple[list[str], str]:
@@ -81,6 +89,9 @@ def audit_log(svc: Services, checkpoint_files: list[Path]) -> tuple[list[str], s
             problems.append(f"{where}: its content does not match its leaf hash (the receipt was edited)")
         leaves[i] = leaf
         present[i] = row.receipt_id
+        if _report_problem(row, body_json):
+            problems.append(f"{where}: its report columns disagree with its content (the consent report would "
+                            "count it as something it is not)")
         problem = _token_problem(svc, row, body_json)
         if problem:
             problems.append(f"{where}: {problem}")

@@ -219,7 +219,7 @@ def _table(caption: str, head: list[str], rows: Iterable[list[str]]) -> str:
     cells = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
     body = "".join("<tr>" + f'<th scope="row">{escape(r[0])}</th>'
                    + "".join(f"<td>{escape(c)}</td>" for c in r[1:]) + "</tr>" for r in rows)
-    return (f'<div class="table"><table><caption>{escape(caption)}</caption><thead><tr>{cells}</tr></thead>'
+    return (f'<div class="table" tabindex="0" role="region" aria-label="{escape(caption)}"><table><caption>{escape(caption)}</caption><thead><tr>{cells}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
 
@@ -246,7 +246,7 @@ def render(f: Figures, *, site_name: str, generated: dt.datetime) -> str:
     labels = [p for p, _ in f.periods]
     marks = defaultdict(list)
     for period, change in f.changes:
-        marks[period].append(change.label)
+        marks[period].append(f"{_date(change.day)}: {change.label}")
     axis = [f"{p} ◆" if p in marks else p for p in labels]
     sections = []
 

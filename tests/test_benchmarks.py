@@ -41,3 +41,10 @@ def test_the_build_benchmark_runs() -> None:
 def test_the_widget_benchmark_runs() -> None:
     out = run_bench("bench/bench_widget.py", "--smoke")
     assert "banner time ours / vanilla:" in out and "JS + CSS:" in out, out
+
+
+def test_the_report_benchmark_runs() -> None:
+    out = run_bench("bench/bench_report.py", "--smoke")
+    assert out.splitlines()[2].split()[0] == "SQLite" and "20,000 receipts" in out, out
+    if not os.environ.get("CI") or "PostgreSQL not reachable" not in out:
+        assert "PostgreSQL " in out, out

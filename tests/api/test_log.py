@@ -132,6 +132,17 @@ def test_an_edited_receipt_fails_verify_even_with_every_hash_recomputed(quiet: A
     assert "the log's first 8 leaves do not match it" in report
 
 
+def test_a_receipt_the_report_would_count_as_another_choice_fails_verify(quiet: Api, tmp_path: Path) -> None:
+    """The report groups by columns copied from the receipt: changing one leaves the tree
+    intact but would skew the report, so verify compares them with the receipt."""
+    witness = seal_and_witness(quiet, tmp_path, 4)
+    edited = receipt_at(quiet, 1)
+    report = attacked(quiet, witness, "UPDATE consent_receipts SET choices = replace(choices, 'analytics=0', "
+                                    "'analytics=1') WHERE leaf_index = 1", recompute=False)
+    assert report.count("report columns disagree") == 1
+    assert f"leaf 1 (receipt {edited}): its report columns disagree with its content" in report
+
+
 def test_a_deleted_receipt_fails_verify_even_with_the_tree_rebuilt(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 8)
     report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index = 2",
