@@ -159,6 +159,17 @@ def document() -> dict[str, Any]:
                     "type": "object", "required": ["from", "to", "hashes"], "properties": {"hashes": hashes}}}}},
                     **_errors(400)},
             }},
+            "/api/v1/report": {"get": {
+                "summary": "The operator's consent report: choices by category, policy version, config revision, "
+                           "method and time, as one self-contained HTML page (counts only)",
+                "security": [{"operatorToken": []}],
+                "parameters": [_param("since", schema={"type": "string", "format": "date"}),
+                               _param("until", schema={"type": "string", "format": "date"}),
+                               _param("by", schema={"enum": ["day", "week", "month"]})],
+                "responses": {"200": {"description": "the report",
+                                      "content": {"text/html": {"schema": {"type": "string"}}}},
+                              **_errors(400, 401, 403, 429)},
+            }},
             "/api/v1/openapi.json": {"get": {"summary": "This document",
                                              "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/api/healthz": {"get": {"summary": "Liveness and database check",

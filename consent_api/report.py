@@ -2,9 +2,9 @@
 revision, method and time, as tables and static SVG charts in one self-contained HTML file.
 
 Two queries do the counting in the database (the same SQLAlchemy Core ``GROUP BY`` on
-SQLite and PostgreSQL, on the report's covering index): receipts per UTC day, method, GPC,
-policy version, config revision and choices; and each subject's first and latest choice in
-the window. Everything else is sums of those few thousand rows. The report holds counts
+SQLite and PostgreSQL, on the report's covering index, in its order): receipts per UTC day,
+method, GPC, policy version, config revision and choices; and each subject's first and
+latest choice in the window. Everything else is sums of those few thousand rows. The report holds counts
 only, and a group of fewer than ``threshold`` receipts shows no rate ("fewer than 10").
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +26,11 @@ from sqlalchemy import Engine, case, func, or_, select
 
 from .storage import receipts
 
-DAY = 86_400
+# pygal appends an import hook for its map plugins to sys.meta_path: a finder of the kind Python
+# deprecated (find_module only), which raises an ImportWarning for every module any code fails
+# to import. The report draws no maps: take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+
 METHODS = ("banner", "dialog", "gpc", "withdrawal")
 PERIODS = ("day", "week", "month")
 
@@ -75,21 +80,25 @@ class Figures:
 
 
 def count(engine: Engine, since: int, until: int) -> tuple[list[Any], list[Any]]:
-    """The two GROUP BY queries: receipts per day and field; subjects' first and latest choice."""
-    window = (receipts.c.created_at >= since) & (receipts.c.created_at < until)
-    day = (receipts.c.created_at // DAY).label("day")
-    fields = (receipts.c.method, receipts.c.gpc, receipts.c.policy_id, receipts.c.policy_version,
+    """The two GROUP BY queries over days ``since`` to ``until`` (excluded): receipts per day and
+    field; and each subject's first and latest choice (its receipts numbered in order, and
+    counted, in one pass: the first is number 1, the latest number n)."""
+    day = receipts.c.created_day
+    window = (day >= since) & (day < until)
+    fields = (day, receipts.c.method, receipts.c.gpc, receipts.c.policy_id, receipts.c.policy_version,
               receipts.c.config_revision, receipts.c.choices)
-    by_day = select(day, *fields, func.count().label("n")).where(window).group_by(day, *fields)
+    by_day = select(*fields, func.count().label("n")).where(window).group_by(*fields)
     ranked = select(
         receipts.c.method, receipts.c.gpc, receipts.c.choices,
-        func.row_number().over(partition_by=receipts.c.subject_id, order_by=receipts.c.seq).label("first"),
-        func.row_number().over(partition_by=receipts.c.subject_id, order_by=receipts.c.seq.desc()).label("latest"),
+        func.row_number().over(partition_by=receipts.c.subject_id, order_by=receipts.c.seq).label("number"),
+        func.count().over(partition_by=receipts.c.subject_id, order_by=receipts.c.seq,
+                          rows=(None, None)).label("receipts"),
     ).where(window).subquery()
+    first, latest = ranked.c.number == 1, ranked.c.number == ranked.c.receipts
     views = (select(ranked.c.method, ranked.c.gpc, ranked.c.choices,
-                    func.sum(case((ranked.c.first == 1, 1), else_=0)).label("first"),
-                    func.sum(case((ranked.c.latest == 1, 1), else_=0)).label("latest"))
-             .where(or_(ranked.c.first == 1, ranked.c.latest == 1))
+                    func.sum(case((first, 1), else_=0)).label("first"),
+                    func.sum(case((latest, 1), else_=0)).label("latest"))
+             .where(or_(first, latest))
              .group_by(ranked.c.method, ranked.c.gpc, ranked.c.choices))
     with engine.connect() as conn:
         return list(conn.execute(by_day)), list(conn.execute(views))
@@ -116,7 +125,7 @@ def period_of(day: int, by: str) -> tuple[str, int]:
 def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, threshold: int = 10) -> Figures:
     """Count the receipts created from ``since`` (included) to ``until`` (excluded)."""
     first_day, last_day = (since - dt.date(1970, 1, 1)).days, (until - dt.date(1970, 1, 1)).days
-    rows, views = count(engine, first_day * DAY, last_day * DAY)
+    rows, views = count(engine, first_day, last_day)
     periods: dict[str, Tally] = {}
     for day in range(first_day, last_day):  # every period of the window, empty ones included
         periods.setdefault(period_of(day, by)[0], Tally())
@@ -127,10 +136,10 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
     seen_revision: dict[str, int] = {}
     for r in rows:
         version = f"{r.policy_id} {r.policy_version}"
-        for tally in (periods[period_of(r.day, by)[0]], versions[version], revisions[r.config_revision], total):
+        for tally in (periods[period_of(r.created_day, by)[0]], versions[version], revisions[r.config_revision], total):
             tally.add(r.n, r.choices, bool(r.gpc), r.method)
-        seen_version[version] = min(seen_version.get(version, r.day), r.day)
-        seen_revision[r.config_revision] = min(seen_revision.get(r.config_revision, r.day), r.day)
+        seen_version[version] = min(seen_version.get(version, r.created_day), r.created_day)
+        seen_revision[r.config_revision] = min(seen_revision.get(r.config_revision, r.created_day), r.created_day)
     first, latest = Tally(), Tally()
     for v in views:
         first.add(int(v.first), v.choices, bool(v.gpc), v.method)
@@ -219,7 +228,8 @@ def _table(caption: str, head: list[str], rows: Iterable[list[str]]) -> str:
     cells = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
     body = "".join("<tr>" + f'<th scope="row">{escape(r[0])}</th>'
                    + "".join(f"<td>{escape(c)}</td>" for c in r[1:]) + "</tr>" for r in rows)
-    return (f'<div class="table" tabindex="0" role="region" aria-label="{escape(caption)}"><table><caption>{escape(caption)}</caption><thead><tr>{cells}</tr></thead>'
+    return (f'<div class="table" tabindex="0" role="region" aria-label="{escape(caption)}">'
+            f"<table><caption>{escape(caption)}</caption><thead><tr>{cells}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>")
 
 

@@ -51,7 +51,7 @@ class Maker:
         self.policies = json.loads((site_dir / "policies.json").read_text())
         self.categories = json.loads((site_dir / "consent.json").read_text())["categories"]
         self.settings = dict(DEFAULTS)
-        self.templates: dict[Any, tuple[str, str, dict[str, Any]]] = {}
+        self.templates: dict[Any, tuple[str, str]] = {}
 
     def body(self, c: Choice, receipt_id: str, subject: str, stamp: int) -> tuple[dict[str, Any], str]:
         """What build_receipt makes of this choice: the request and the receipt."""
@@ -72,12 +72,13 @@ class Maker:
         kind = (tuple(sorted(c.choices.items())), c.version, c.revision, c.method, c.gpc)
         if kind not in self.templates:
             request, template = self.body(c, SENTINEL_ID, SENTINEL_ID, SENTINEL_TIME)
-            self.templates[kind] = (template, request_digest(request), report_columns(json.loads(template)))
+            self.templates[kind] = (template, request_digest(request))
             assert self.fill(template, receipt_id, subject, stamp) == self.body(c, receipt_id, subject, stamp)[1]
-        template, digest, columns = self.templates[kind]
+        template, digest = self.templates[kind]
+        body = self.fill(template, receipt_id, subject, stamp)
         return {"receipt_id": receipt_id, "subject_id": subject, "created_at": stamp,
                 "request_sha256": hashlib.sha256(f"{digest}{receipt_id}{stamp}".encode()).hexdigest(),
-                "body": self.fill(template, receipt_id, subject, stamp), "token": "t" * 420, "kid": "k1", **columns}
+                "body": body, "token": "t" * 420, "kid": "k1", **report_columns(json.loads(body))}
 
     @staticmethod
     def fill(template: str, receipt_id: str, subject: str, stamp: int) -> str:

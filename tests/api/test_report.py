@@ -66,9 +66,9 @@ def pct(part: int, whole: int) -> str:
 
 def tables(document: str) -> dict[str, list[list[str]]]:
     """Every table of the report by its caption: rows of cell texts (the header row first)."""
-    root = html.fromstring(document)
-    return {t.findtext("caption"): [[" ".join(c.text_content().split()) for c in row.xpath("th|td")]
-                                    for row in t.iter("tr")] for t in root.iter("table")}
+    root: Any = html.fromstring(document)
+    return {str(t.findtext("caption")): [[" ".join(c.text_content().split()) for c in tr.xpath("th|td")]
+                                         for tr in t.iter("tr")] for t in root.iter("table")}
 
 
 def row(table: list[list[str]], name: str) -> dict[str, str]:
@@ -272,7 +272,7 @@ def test_a_database_from_before_the_report_gets_its_columns_filled_by_init_db(ap
     engine = engine_for(api.env["DATABASE_URL"])
     with engine.begin() as conn:  # the table as the version before the report made it
         conn.exec_driver_sql("DROP INDEX ix_consent_receipts_report")
-        for column in ("method", "gpc", "policy_id", "policy_version", "config_revision", "choices"):
+        for column in ("created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices"):
             conn.exec_driver_sql(f"ALTER TABLE consent_receipts DROP COLUMN {column}")
     done = api.flask("init-db")
     assert done.returncode == 0, done.stderr
