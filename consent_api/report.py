@@ -110,16 +110,16 @@ def _date(day: int) -> dt.date:
     return dt.date(1970, 1, 1) + dt.timedelta(days=day)
 
 
-def period_of(day: int, by: str) -> tuple[str, int]:
-    """The period a day falls in: its label and its first day (days since the epoch)."""
+def period_of(day: int, by: str) -> str:
+    """The label of the period a day (days since the epoch) falls in: 2026-11-30, 2026-W49 (ISO
+    weeks, from Monday), 2026-11."""
     date = _date(day)
     if by == "day":
-        return date.isoformat(), day
-    if by == "week":  # ISO weeks, from Monday
-        year, week, weekday = date.isocalendar()
-        return f"{year}-W{week:02d}", day - weekday + 1
-    start = date.replace(day=1)
-    return f"{date:%Y-%m}", (start - dt.date(1970, 1, 1)).days
+        return date.isoformat()
+    if by == "week":
+        year, week, _ = date.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{date:%Y-%m}"
 
 
 def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, threshold: int = 10) -> Figures:
@@ -128,7 +128,7 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
     rows, views = count(engine, first_day, last_day)
     periods: dict[str, Tally] = {}
     for day in range(first_day, last_day):  # every period of the window, empty ones included
-        periods.setdefault(period_of(day, by)[0], Tally())
+        periods.setdefault(period_of(day, by), Tally())
     versions: dict[str, Tally] = defaultdict(Tally)
     revisions: dict[str, Tally] = defaultdict(Tally)
     total = Tally()
@@ -136,7 +136,7 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
     seen_revision: dict[str, int] = {}
     for r in rows:
         version = f"{r.policy_id} {r.policy_version}"
-        for tally in (periods[period_of(r.created_day, by)[0]], versions[version], revisions[r.config_revision], total):
+        for tally in (periods[period_of(r.created_day, by)], versions[version], revisions[r.config_revision], total):
             tally.add(r.n, r.choices, bool(r.gpc), r.method)
         seen_version[version] = min(seen_version.get(version, r.created_day), r.created_day)
         seen_revision[r.config_revision] = min(seen_revision.get(r.config_revision, r.created_day), r.created_day)
@@ -147,14 +147,14 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
     optional = [c["id"] for c in site.categories if not c.get("required")]
     required = {c["id"] for c in site.categories if c.get("required")}
     older = sorted(set(total.offered) - set(optional) - required)
-    changes = _changes(site, seen_version, seen_revision, first_day, last_day)
+    changes = _changes(site, seen_revision, first_day, last_day)
     by_start = sorted(versions.items(), key=lambda kv: seen_version[kv[0]])
     return Figures(first_day, last_day, by, threshold, optional + older, list(periods.items()), by_start,
                    sorted(revisions.items(), key=lambda kv: seen_revision[kv[0]]), first, latest, total,
-                   [(period_of(c.day, by)[0], c) for c in changes])
+                   [(period_of(c.day, by), c) for c in changes])
 
 
-def _changes(site: Any, versions: dict[str, int], revisions: dict[str, int], start: int, end: int) -> list[Change]:
+def _changes(site: Any, revisions: dict[str, int], start: int, end: int) -> list[Change]:
     """Policy versions taking effect (their effective date) and config revisions first seen,
     inside the window."""
     found: list[Change] = []
@@ -171,12 +171,8 @@ def _changes(site: Any, versions: dict[str, int], revisions: dict[str, int], sta
 
 # -- presenting -----------------------------------------------------------------------------------
 
-def fewer(threshold: int) -> str:
-    return f"fewer than {threshold}"
-
-
 def shown_count(n: int, threshold: int) -> str:
-    return f"{n:,}" if n == 0 or n >= threshold else fewer(threshold)
+    return f"{n:,}" if n == 0 or n >= threshold else f"fewer than {threshold}"
 
 
 def rate(part: int, whole: int, threshold: int) -> float | None:

