@@ -15,12 +15,13 @@ import datetime as dt
 import hashlib
 import sys
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from html import escape
+from pathlib import Path
 from typing import Any
 
 import pygal
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 from pygal.style import Style
 from sqlalchemy import Engine, case, func, or_, select
 
@@ -215,18 +216,27 @@ def chart(kind: str, title: str, labels: list[str], series: list[tuple[str, list
     return svg
 
 
-def _img(svg: str, alt: str) -> str:
-    data = base64.b64encode(svg.encode()).decode()
-    return f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(alt)}" width="900" height="360">'
+@dataclass(frozen=True)
+class Image:
+    src: str  # the SVG as a data: URL
+    alt: str
 
 
-def _table(caption: str, head: list[str], rows: Iterable[list[str]]) -> str:
-    cells = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
-    body = "".join("<tr>" + f'<th scope="row">{escape(r[0])}</th>'
-                   + "".join(f"<td>{escape(c)}</td>" for c in r[1:]) + "</tr>" for r in rows)
-    return (f'<div class="table" tabindex="0" role="region" aria-label="{escape(caption)}">'
-            f"<table><caption>{escape(caption)}</caption><thead><tr>{cells}</tr></thead>"
-            f"<tbody>{body}</tbody></table></div>")
+def image(svg: str, alt: str) -> Image:
+    return Image("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(), alt)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One question of the report: its charts, and their figures as a table."""
+
+    id: str
+    title: str
+    question: str
+    images: list[Image]
+    caption: str
+    head: list[str]
+    rows: list[list[str]]
 
 
 def _grant_cells(t: Tally, categories: list[str], threshold: int) -> list[str]:
@@ -240,132 +250,85 @@ def _grant_series(groups: list[tuple[str, Tally]], names: list[str], cats: list[
             for n, c in zip(names, cats, strict=True)]
 
 
-def _section(id_: str, title: str, question: str, figure: str, table: str) -> str:
-    return (f'<section aria-labelledby="{id_}"><h2 id="{id_}">{escape(title)}</h2>'
-            f'<p class="question">{escape(question)}</p><figure>{figure}</figure>{table}</section>')
-
-
 def render(f: Figures, *, site_name: str, generated: dt.datetime) -> str:
-    """The report as one HTML document: inline CSS, charts as SVG images, tables beside them."""
+    """The report as one HTML document (templates/report.html): inline CSS, charts as SVG
+    images, each section's figures in a table."""
     th, cats = f.threshold, f.categories
     names = [c.capitalize() for c in cats]
-    labels = [p for p, _ in f.periods]
+    granted = [f"{n} granted" for n in names]
     marks = defaultdict(list)
     for period, change in f.changes:
         marks[period].append(f"{_date(change.day)}: {change.label}")
-    axis = [f"{p} ◆" if p in marks else p for p in labels]
-    sections = []
+    axis = [f"{p} ◆" if p in marks else p for p, _ in f.periods]
+    with_total = [*f.periods, ("Whole window", f.total)]
 
-    over_time = _grant_series(f.periods, names, cats, th)
-    change_text = "; ".join(f"{p}: {', '.join(m)}" for p, m in marks.items()) or "none in this window"
-    sections.append(_section(
+    def shown(n: int) -> int | None:  # a chart leaves out what the table shows as "fewer than"
+        return n if n >= th or not n else None
+
+    changes = "; ".join(f"{p}: {', '.join(m)}" for p, m in marks.items()) or "none in this window"
+    sections = [Section(
         "over-time", "Choices over time",
         f"How many receipts each {f.by} and what share granted each optional category. "
-        f"Periods marked ◆ had a change: {change_text}.",
-        _img(chart("line", f"Share granting each category, by {f.by}", axis, over_time, percent=True),
-             f"Line chart of the share of receipts granting {', '.join(names)} per {f.by}; "
-             "the figures are in the table below.")
-        + _img(chart("bar", f"Receipts per {f.by}", axis,
-                     [("Receipts", [t.receipts if t.receipts >= th or not t.receipts else None
-                                    for _, t in f.periods])], percent=False),
-               f"Bar chart of receipts per {f.by}; the figures are in the table below."),
-        _table(f"Receipts and grant rates per {f.by}", [f.by.capitalize(), "Receipts", *[f"{n} granted" for n in names],
-                                                        "Sent GPC", "Changes"],
-               ([p, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
-                 ", ".join(marks.get(p, []))] for p, t in [*f.periods, ("Whole window", f.total)]))))
+        f"Periods marked ◆ had a change: {changes}.",
+        [image(chart("line", f"Share granting each category, by {f.by}", axis,
+                     _grant_series(f.periods, names, cats, th), percent=True),
+               f"Line chart of the share of receipts granting {', '.join(names)} per {f.by}; "
+               "the figures are in the table below."),
+         image(chart("bar", f"Receipts per {f.by}", axis, [("Receipts", [shown(t.receipts) for _, t in f.periods])],
+                     percent=False),
+               f"Bar chart of receipts per {f.by}; the figures are in the table below.")],
+        f"Receipts and grant rates per {f.by}", [f.by.capitalize(), "Receipts", *granted, "Sent GPC", "Changes"],
+        [[p, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
+          ", ".join(marks.get(p, []))] for p, t in with_total])]
 
-    for key, title, groups, what in (
-        ("by-version", "By policy version", f.versions, "policy version"),
-        ("by-revision", "By config revision", f.revisions, "config revision (the categories and texts asked)"),
+    for key, title, groups, what, asked in (
+        ("by-version", "By policy version", f.versions, "policy version", ""),
+        ("by-revision", "By config revision", f.revisions, "config revision", " (the categories and texts asked)"),
     ):
-        sections.append(_section(
-            key, title,
-            f"The grant rate of each category under each {what}: did a change move it?",
-            _img(chart("bar", f"Share granting each category, by {what.split(' (')[0]}", [g for g, _ in groups],
-                       _grant_series(groups, names, cats, th),
-                       percent=True),
-                 f"Bar chart of the grant rate of {', '.join(names)} for each {what.split(' (')[0]}; "
-                 "the figures are in the table below."),
-            _table(f"Grant rates by {what.split(' (')[0]}",
-                   [what.split(" (")[0].capitalize(), "Receipts", *[f"{n} granted" for n in names]],
-                   ([g, shown_count(t.receipts, th), *_grant_cells(t, cats, th)] for g, t in groups))))
+        sections.append(Section(
+            key, title, f"The grant rate of each category under each {what}{asked}: did a change move it?",
+            [image(chart("bar", f"Share granting each category, by {what}", [g for g, _ in groups],
+                         _grant_series(groups, names, cats, th), percent=True),
+                   f"Bar chart of the grant rate of {', '.join(names)} for each {what}; "
+                   "the figures are in the table below.")],
+            f"Grant rates by {what}", [what.capitalize(), "Receipts", *granted],
+            [[g, shown_count(t.receipts, th), *_grant_cells(t, cats, th)] for g, t in groups]))
 
     method_names = {"banner": "Banner", "dialog": "Settings dialog", "gpc": "Global Privacy Control",
                     "withdrawal": "Withdrawal"}
-    sections.append(_section(
+    sections.append(Section(
         "by-method", "By method",
         "How visitors chose (banner, settings dialog, Global Privacy Control, withdrawal), "
         f"what share sent GPC, and withdrawals per {f.by}.",
-        _img(chart("stacked", f"Receipts by method, per {f.by}", axis,
-                   [(method_names[m], [t.methods[m] if t.methods[m] >= th or not t.methods[m] else None
-                                       for _, t in f.periods]) for m in METHODS], percent=False),
-             f"Stacked bar chart of receipts per {f.by} by method; the figures are in the table below."),
-        _table(f"Receipts by method per {f.by}",
-               [f.by.capitalize(), *[method_names[m] for m in METHODS], "Sent GPC"],
-               ([p, *[shown_count(t.methods[m], th) for m in METHODS], shown_rate(t.gpc, t.receipts, th)]
-                for p, t in [*f.periods, ("Whole window", f.total)]))))
+        [image(chart("stacked", f"Receipts by method, per {f.by}", axis,
+                     [(method_names[m], [shown(t.methods[m]) for _, t in f.periods]) for m in METHODS],
+                     percent=False),
+               f"Stacked bar chart of receipts per {f.by} by method; the figures are in the table below.")],
+        f"Receipts by method per {f.by}", [f.by.capitalize(), *[method_names[m] for m in METHODS], "Sent GPC"],
+        [[p, *[shown_count(t.methods[m], th) for m in METHODS], shown_rate(t.gpc, t.receipts, th)]
+         for p, t in with_total]))
 
     views = [("First choice", f.first), ("Latest choice", f.latest)]
-    sections.append(_section(
+    sections.append(Section(
         "per-subject", "First and latest choice per visitor",
         "Each visitor (consent subject) with a receipt in the window counts once in each view: "
         "as what they chose first in the window, and as what held at its end.",
-        _img(chart("bar", "Share of visitors granting each category", [v for v, _ in views],
-                   _grant_series(views, names, cats, th),
-                   percent=True),
-             "Bar chart of the share of visitors granting each category, first choice and latest choice; "
-             "the figures are in the table below."),
-        _table("Visitors by their first and latest choice",
-               ["View", "Visitors", *[f"{n} granted" for n in names], "Sent GPC", "Withdrawal"],
-               ([v, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
-                 shown_count(t.methods["withdrawal"], th)] for v, t in views))))
+        [image(chart("bar", "Share of visitors granting each category", [v for v, _ in views],
+                     _grant_series(views, names, cats, th), percent=True),
+               "Bar chart of the share of visitors granting each category, first choice and latest choice; "
+               "the figures are in the table below.")],
+        "Visitors by their first and latest choice", ["View", "Visitors", *granted, "Sent GPC", "Withdrawal"],
+        [[v, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
+          shown_count(t.methods["withdrawal"], th)] for v, t in views]))
 
-    span = f"{_date(f.since):%d %B %Y} to {_date(f.until - 1):%d %B %Y}"
-    return PAGE.format(
-        title=escape(f"Consent report: {site_name}"), site=escape(site_name), window=escape(span),
-        generated=escape(f"{generated:%Y-%m-%d %H:%M} UTC"), total=escape(shown_count(f.total.receipts, th)),
-        threshold=th, style=REPORT_CSS, csp=escape(META_CSP), sections="".join(sections))
+    return TEMPLATES.get_template("report.html").render(
+        site=site_name, span=f"{_date(f.since):%d %B %Y} to {_date(f.until - 1):%d %B %Y}",
+        generated=f"{generated:%Y-%m-%d %H:%M} UTC", total=shown_count(f.total.receipts, th), threshold=th,
+        style=Markup(REPORT_CSS), csp=META_CSP, sections=sections)
 
 
-REPORT_CSS = """
-:root { color-scheme: light dark; --fg: #1f2128; --muted: #5b5f6b; --bg: #fff; --line: #d9dbe1; --accent: #4051b5; }
-@media (prefers-color-scheme: dark) {
-  :root { --fg: #e2e4e9; --muted: #aeb2bd; --bg: #1e2129; --line: #3a3f4b; --accent: #8c9eff; }
-}
-body { margin: 0; background: var(--bg); color: var(--fg); font: 16px/1.5 system-ui, -apple-system, "Segoe UI",
-  Roboto, sans-serif; }
-header { background: #4051b5; color: #fff; padding: 1rem 1.5rem; }
-header h1 { margin: 0; font-size: 1.5rem; font-weight: 500; }
-header p { margin: .25rem 0 0; }
-main { max-width: 64rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-h2 { font-weight: 500; border-bottom: 2px solid var(--accent); padding-bottom: .25rem; margin-top: 2.5rem; }
-.question, .note { color: var(--muted); }
-figure { margin: 1rem 0; }
-img { max-width: 100%; height: auto; display: block; }
-.table { overflow-x: auto; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 1rem 0; }
-caption { text-align: left; font-weight: 600; padding-bottom: .5rem; }
-th, td { border-bottom: 1px solid var(--line); padding: .35rem .75rem; text-align: right; white-space: nowrap; }
-th[scope=row], thead th:first-child { text-align: left; }
-"""
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="referrer" content="no-referrer">
-<title>{title}</title>
-<style>{style}</style></head>
-<body><header><h1>Consent report</h1><p>{site} · {window}</p></header>
-<main>
-<p>Generated {generated} from the consent log: {total} receipts. The report holds counts only: no visitor id,
-token or address. A group of fewer than {threshold} receipts shows as “fewer than {threshold}”, without a rate,
-so that no rate describes a single visitor. Rates are shares of the receipts that were asked about the category.
-Days are UTC.</p>
-{sections}
-</main></body></html>
-"""
-
+TEMPLATES = Environment(loader=PackageLoader("consent_api"), autoescape=True)
+REPORT_CSS = (Path(__file__).parent / "templates" / "report.css").read_text()
 
 #: The report's Content-Security-Policy: nothing may load; its one inline style by hash. The
 #: file carries it in a meta tag (where frame-ancestors has no effect); the API page sends CSP.
