@@ -104,3 +104,25 @@ def test_each_version_downloads_as_its_exact_source(site: Served, page: Any) -> 
         assert hashlib.sha256(data).hexdigest() == v["sha256"]  # the bytes the lock and manifest name
         assert data == (ROOT / "docs" / v["source"]).read_bytes()
         assert caught.value.url == v["source_url"]
+
+
+@pytest.mark.parametrize("path", ["privacy/", "privacy/2026-11-22/changes/"])
+def test_the_sites_scripts_move_nothing_on_a_policy_page(site: Served, browser: Any, path: str) -> None:
+    """A slow machine paints a page before its scripts run, or before the parser reaches the
+    end of a line, so neither may move the text: every block of the article is where it is
+    without any script, and where it is before the Print button exists (controls that
+    need a script keep their space, invisible; the Print button's line is as tall without it)."""
+    where = ("[...document.querySelectorAll('article > *')].map((e) => [e.tagName, "
+             "Math.round(e.getBoundingClientRect().top)])")
+    tops = []
+    for scripts in (False, True):
+        context = browser.new_context(java_script_enabled=scripts)
+        page = context.new_page()
+        page.goto(site.url(path))
+        page.wait_for_load_state("networkidle")
+        tops.append(page.evaluate(where))
+        if scripts:
+            page.evaluate("document.querySelectorAll('[data-print]').forEach((b) => b.remove())")
+            tops.append(page.evaluate(where))
+        context.close()
+    assert tops[1] == tops[0] and tops[2] == tops[0]
