@@ -29,7 +29,7 @@ from .openapi import document
 from .receipt import build_receipt, request_digest
 from .report import CSP, html_report, window
 from .services import Services
-from .storage import Duplicate, NewReceipt, Stored, canonical
+from .storage import Duplicate, NewReceipt, Stored, canonical, report_columns
 from .validation import UUID4, validate
 
 bp = Blueprint("receipts", __name__, url_prefix="/api")
@@ -120,7 +120,7 @@ def create() -> Response:
                              "sha": hashlib.sha256(body_json.encode()).hexdigest(),
                              "exp": stamp + int(current_app.config["TOKEN_DAYS"]) * 86400})
     new = NewReceipt(data["receipt_id"], data["subject_id"], stamp, request_digest(data), body_json, token,
-                     svc.signer.newest.kid)
+                     svc.signer.newest.kid, report_columns(receipt))
     try:
         stored, created = svc.log.insert(new)
     except Duplicate:

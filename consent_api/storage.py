@@ -154,6 +154,7 @@ class NewReceipt:
     body_json: str  # canonical(receipt)
     token: str
     kid: str
+    report: dict[str, Any]  # report_columns(receipt), computed where the receipt is built
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,7 @@ class ReceiptLog:
                     continue
                 rows.append({"receipt_id": new.receipt_id, "subject_id": new.subject_id,
                              "created_at": new.created_at, "request_sha256": new.request_sha256,
-                             "body": new.body_json, "token": new.token, "kid": new.kid,
-                             **report_columns(json.loads(new.body_json))})
+                             "body": new.body_json, "token": new.token, "kid": new.kid, **new.report})
                 stored[new.receipt_id] = Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256,
                                                 new.body_json, new.token, new.kid, None)
                 results.append((stored[new.receipt_id], True))
