@@ -1,7 +1,10 @@
 """Strict validation of a receipt request (the widget's contract, see ARCHITECTURE.md).
 
 The structure is checked against the very schema the OpenAPI document publishes
-(openapi.request_schema, with jsonschema), so the two cannot drift; patterns are matched
+(openapi.request_schema), so the two cannot drift: compiled to Python by fastjsonschema for
+every request, and, for a request that fails, by jsonschema for one error naming the field
+(jsonschema's generic checking cost 0.2-0.3 ms a receipt; compiled, the accept path takes
+12 us, and bench/bench_api.py on SQLite went from about 515 to 615 receipts/s); patterns are matched
 against whole strings; then what a schema cannot know: the policy version is one in
 effect, the choices name exactly the site's categories, the page is on the site's own
 origins, the time is plausible.
@@ -14,6 +17,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from .errors import InvalidReceipt
@@ -25,6 +29,10 @@ LANGUAGE = re.compile(LANGUAGE_PATTERN)
 REVISION = re.compile(REVISION_PATTERN)
 SCHEMA = request_schema()
 _VALIDATOR = Draft202012Validator(SCHEMA)
+#: The same schema as a compiled function: raises on the first violation, says nothing of which.
+#: Like jsonschema it checks no "format" (validate() checks the page and time itself); unlike it, it
+#: reads "$" as the end of the string (jsonschema lets "$" match before a final newline): stricter.
+ACCEPTS = fastjsonschema.compile(SCHEMA, use_default=False, use_formats=False, detailed_exceptions=False)
 FIELDS = tuple(SCHEMA["properties"])
 
 
@@ -35,6 +43,11 @@ def _check(ok: bool, field: str, message: str) -> None:
 
 def _structure(data: Any) -> None:
     """The schema's verdict, as one error naming the field (the first, in the schema's order)."""
+    try:
+        ACCEPTS(data)
+        return
+    except fastjsonschema.JsonSchemaException:
+        pass  # jsonschema finds the field to name (and is the judge should the two disagree)
     _check(isinstance(data, dict), "", "the body must be a JSON object")
     unknown = sorted(set(data) - set(FIELDS))
     _check(not unknown, unknown[0] if unknown else "", f"unknown field(s): {', '.join(unknown)}")
