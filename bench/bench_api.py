@@ -99,13 +99,18 @@ class SealWatch:
     def _run(self) -> None:
         from sqlalchemy import text
 
+        # One statement, one snapshot: a seal gives receipts their leaves and signs the checkpoint
+        # covering them in one transaction, so the stored receipts are the latest checkpoint's
+        # size plus the unsealed ones (a few hundred entries of the leaf_index index). Counting the
+        # whole table instead took CPU from the server under test, more with every round: on
+        # PostgreSQL 2.2 ms a count at 15,000 rows against 0.55 ms for this, 20 times a second.
+        query = text("SELECT (SELECT coalesce(max(tree_size), 0) FROM consent_log_checkpoints), "
+                     "(SELECT count(*) FROM consent_receipts WHERE leaf_index IS NULL)")
         with self.engine.connect() as conn:
             while not self._stop.is_set():
-                stored = conn.execute(text("SELECT count(*) FROM consent_receipts")).scalar_one()
-                sealed = conn.execute(text("SELECT coalesce(max(tree_size), 0) FROM consent_log_checkpoints")
-                                      ).scalar_one()
+                sealed, unsealed = conn.execute(query).one()
                 conn.rollback()
-                self.samples.append((time.monotonic(), int(stored), int(sealed)))
+                self.samples.append((time.monotonic(), int(sealed) + int(unsealed), int(sealed)))
                 time.sleep(0.05)
 
     def worst_delay(self) -> float:
@@ -241,10 +246,15 @@ def main() -> None:
     print(f"gunicorn -c deploy/gunicorn.conf.py (gthread; workers x threads as named); wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s on loopback, same 2 cores, unique valid receipt requests; median of {args.rounds} rounds")
     ceiling = max(r["rps"] for name, r in found.items() if name.startswith("ceiling"))
-    print(f"{'':22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of best ceiling':>17}{'sealed within s':>17}")
+    cores = os.cpu_count() or 1
+    print(f"{'':22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of best ceiling':>17}{'sealed within s':>17}"
+          f"{'core-ms/req':>13}")
     for name, r in found.items():
         sealed = f"{r['sealed']:.2f}" if "sealed" in r else ""
-        print(f"{name:22}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps'] / ceiling:>17.0%}{sealed:>17}")
+        print(f"{name:22}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps'] / ceiling:>17.0%}{sealed:>17}"
+              f"{cores * 1000 / r['rps']:>13.2f}")
+    print(f"core-ms/req: the machine's {cores} cores' time per request (server, wrk and kernel together); "
+          f"1,000 receipts/s leaves {cores:.0f}.00, and the best ceiling alone takes {cores * 1000 / ceiling:.2f}")
     print(f"token check (GET /api/v1/receipts/<id> with a bearer token, median): genuine token {genuine_ms:.2f} ms, "
           f"forged compressed token of 7.5 KB {forged_ms:.2f} ms")
     if any(r.get("sealed") == float("inf") for r in found.values()):
