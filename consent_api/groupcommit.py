@@ -1,12 +1,14 @@
 """Group commit: many request threads, one durable commit for all that wait at that moment.
 
-Used on SQLite only, where every commit is an fsync under the database's single write lock:
-one fsync per receipt (0.4 to 0.7 ms on the 2-core test machine, plus the transaction's own
-statements) capped a whole machine at about 400 durable receipts/s in bench/bench_api.py.
-A thread that finds a commit in progress queues its receipt and waits; the next thread to
-get the commit lock commits every queued receipt in one transaction. Each caller still gets
-its own result (or the batch's exception, with its traceback) back in its own thread.
-PostgreSQL needs none of this: its WAL flush already serves concurrent commits together.
+On SQLite every commit is an fsync under the database's single write lock: one fsync per
+receipt (0.4 to 0.7 ms on the 2-core test machine, plus the transaction's own statements)
+capped a whole machine at about 400 durable receipts/s in bench/bench_api.py. On PostgreSQL
+the WAL flush serves concurrent commits together, but each request's own round trips (begin,
+select, insert, commit), every one of them releasing and taking back the process's GIL, held a
+process to 115-153 receipts/s. A thread that finds a commit in progress queues its receipt and
+waits; the next thread to get the commit lock commits every queued receipt in one transaction.
+Each caller still gets its own result (or the batch's exception, with its traceback) back in
+its own thread.
 """
 
 from __future__ import annotations

@@ -199,10 +199,13 @@ class ReceiptLog:
         # which under load gave a p99 over a second; an exclusive file lock around each write
         # queues the writers of every process and thread of this machine instead.
         self._lock_path = Path(f"{database}.write-lock") if database and database != ":memory:" else None
-        integrity: type[Exception] = engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
-        self._integrity = (integrity, sa_exc.IntegrityError)
-        self._group: GroupCommit[NewReceipt, tuple[Stored, bool] | Duplicate] | None = (
-            None if self.postgres else GroupCommit(lambda batch: self._store(batch, locked=True), self._machine_lock))
+        # The receipts a process's request threads store at the same moment share one transaction
+        # (groupcommit.py), on SQLite under the machine's write lock. On PostgreSQL too: its WAL
+        # flush serves concurrent commits together, but each request's own round trips (begin,
+        # select, insert, commit) under one GIL held one process to 115-153 receipts/s and two
+        # to 188-209; shared, 168-219 and 357-430 (bench/bench_api.py).
+        self._group: GroupCommit[NewReceipt, tuple[Stored, bool] | Exception] = GroupCommit(
+            self._store_batch, self._machine_lock)
 
     def create_schema(self) -> None:
         """Create the tables (safe to run again); refuses a database of the earlier hash-chained log."""
@@ -260,18 +263,32 @@ class ReceiptLog:
 
     def insert(self, new: NewReceipt) -> tuple[Stored, bool]:
         """Store a receipt durably: (stored, True); a retry of a stored one: (stored, False);
-        the same id with other content: Duplicate. On SQLite, concurrent receipts share one
-        commit (groupcommit.py); on PostgreSQL each request commits its own."""
-        if self._group is not None:
-            result = self._group.submit(new)
-        else:
-            try:
-                [result] = self._store([new])
-            except self._integrity:  # a concurrent retry of the same receipt stored it first
-                [result] = self._store([new])
-        if isinstance(result, Duplicate):
+        the same id with other content: Duplicate. Concurrent receipts of this process share
+        one commit (groupcommit.py)."""
+        result = self._group.submit(new)
+        if isinstance(result, Exception):
             raise result
         return result
+
+    def _store_batch(self, batch: list[NewReceipt]) -> list[tuple[Stored, bool] | Exception]:
+        """The batch in one transaction. If the database is down, every receipt of it fails (503
+        each); if anything else fails (another process stored one of these receipts since the
+        SELECT, or the database refused one), each is stored alone: a failure is only its own."""
+        try:
+            return list(self._store(batch, locked=True))
+        except sa_exc.OperationalError:
+            raise
+        except Exception:
+            if len(batch) == 1:
+                return list(self._store(batch, locked=True))  # a concurrent copy of it is stored now
+            return [self._store_alone(new) for new in batch]
+
+    def _store_alone(self, new: NewReceipt) -> tuple[Stored, bool] | Exception:
+        try:
+            [result] = self._store([new], locked=True)
+            return result
+        except Exception as exc:  # answered to its own request (a 500 or 503), not to the batch
+            return exc
 
     def _store(self, batch: list[NewReceipt], *, locked: bool = False) -> list[tuple[Stored, bool] | Duplicate]:
         """Insert the receipts not stored yet, in one durable transaction; one result each."""

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from consent_api import merkle
 from consent_api.checkpoint import LogKey
-from tests.api.conftest import KEY1, KEY2, Api, api_env, database, request_body, start
+from tests.api.conftest import KEY1, KEY2, PAGE_ORIGIN, Api, api_env, database, request_body, start
 from tests.harness import BUILD_DATE, ROOT, Served, cli
 
 
@@ -314,18 +314,51 @@ def test_the_first_signing_key_is_created_by_the_operator_and_the_api_then_start
         api.stop()
 
 
+REFUSED_PAGE = "/refused-by-the-database/"
+
+
+def _refuse_in_the_database(api: Api) -> None:
+    """A trigger that makes the database itself refuse a receipt of REFUSED_PAGE: a failure no
+    validation catches, on the insert that shares its transaction with other receipts."""
+    engine = _engine(api)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_receipt BEFORE INSERT ON consent_receipts "
+                f"WHEN instr(NEW.body, '{REFUSED_PAGE}') > 0 "
+                "BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION refuse_receipt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF strpos(NEW.body, '{REFUSED_PAGE}') > 0 THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; "
+                "RETURN NEW; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_receipt BEFORE INSERT ON consent_receipts "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_receipt()")
+    engine.dispose()
+
+
 def test_a_malformed_request_in_a_burst_of_good_ones_affects_none_of_them(api: Api) -> None:
+    """Requests the API refuses (400, 422) and receipts the database refuses (500, each alone, though
+    concurrent receipts share a transaction) among 150 good ones sent at the same time."""
+    _refuse_in_the_database(api)
     bad = [b"{not json", json.dumps(request_body(receipt_id="not-a-uuid")).encode(),
            json.dumps(request_body(choices={"necessary": False, "analytics": False, "advertising": False})).encode()]
     answers: dict[str, int] = {}
     bad_answers: list[int] = []
+    refused: list[tuple[int, str | None]] = []
 
     def good(count: int) -> None:
         for _ in range(count):
             body = request_body()
             answers[body["receipt_id"]] = api.call("POST", "api/v1/receipts", body)[0]
 
+    def refused_by_the_database(count: int) -> None:
+        for _ in range(count):
+            status, headers, _ = api.call("POST", "api/v1/receipts", request_body(page=PAGE_ORIGIN + REFUSED_PAGE))
+            refused.append((status, headers.get("Retry-After")))
+
     threads = [threading.Thread(target=good, args=(25,)) for _ in range(6)]
+    threads += [threading.Thread(target=refused_by_the_database, args=(4,)) for _ in range(3)]
     for t in threads:
         t.start()
     for raw in bad * 3:
@@ -334,6 +367,7 @@ def test_a_malformed_request_in_a_burst_of_good_ones_affects_none_of_them(api: A
         t.join()
     assert sorted(set(answers.values())) == [201] and len(answers) == 150
     assert bad_answers == [400, 422, 422] * 3
+    assert refused == [(500, "1")] * 12
     engine = _engine(api)
     with engine.connect() as conn:
         stored = set(conn.execute(text("SELECT receipt_id FROM consent_receipts")).scalars())
