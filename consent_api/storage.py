@@ -279,8 +279,6 @@ class ReceiptLog:
         except sa_exc.OperationalError:
             raise
         except Exception:
-            if len(batch) == 1:
-                return list(self._store(batch, locked=True))  # a concurrent copy of it is stored now
             return [self._store_alone(new) for new in batch]
 
     def _store_alone(self, new: NewReceipt) -> tuple[Stored, bool] | Exception:

@@ -4,7 +4,8 @@ The structure is checked against the very schema the OpenAPI document publishes
 (openapi.request_schema), so the two cannot drift: compiled to Python by fastjsonschema for
 every request, and, for a request that fails, by jsonschema for one error naming the field
 (jsonschema's generic checking cost 0.2-0.3 ms a receipt; compiled, the accept path takes
-12 us, and bench/bench_api.py on SQLite went from about 515 to 615 receipts/s); patterns are matched
+12 us; bench/bench_api.py's full runs on SQLite, 2x16: 514 receipts/s before, 538-545 after);
+patterns are matched
 against whole strings; then what a schema cannot know: the policy version is one in
 effect, the choices name exactly the site's categories, the page is on the site's own
 origins, the time is plausible.

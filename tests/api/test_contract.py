@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
@@ -136,8 +137,6 @@ def _agree(body: Any) -> None:
     """Whatever the compiled schema accepts, jsonschema must accept (only a request it refuses
     goes on to jsonschema); where it refuses what jsonschema accepts, only a final newline that
     jsonschema lets '$' match may be why (refused either way: validate() matches fields whole)."""
-    import fastjsonschema
-
     try:
         ACCEPTS(body)
         compiled = True
