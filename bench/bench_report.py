@@ -93,7 +93,7 @@ def main() -> None:
             engine = engine_for(url)
             if name == "PostgreSQL":
                 metadata.drop_all(engine)
-            ReceiptLog(engine).create_schema()
+            ReceiptLog(engine, []).create_schema()
             started = time.perf_counter()
             store(engine, site_dir, receipts(count), batch=10_000)
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -37,14 +37,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     check_operator_token(settings)
     if str(settings["DATABASE_URL"]).startswith("sqlite:///"):
         Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])))
     site = SiteData(Path(str(settings["SITE_DIR"])))
     log_keys = load_log_keys(settings, log_origin(settings, site.site_url))
+    log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])), [k.verifier for k in log_keys])
     log_dir = Path(str(settings["LOG_DIR"]))
     publish_log_keys(log_dir, log_keys)
-    sealer = Sealer(log, log_keys[-1], log_dir / "checkpoints", float(settings["SEAL_INTERVAL"]))
+    signer = ReceiptSigner(load_keys(settings))
+    sealer = Sealer(log, log_keys, signer, log_dir / "checkpoints", float(settings["SEAL_INTERVAL"]))
     origins = _origins(settings, site)
-    app.extensions["consent"] = Services(log, ReceiptSigner(load_keys(settings)), site, log_keys, sealer, origins)
+    app.extensions["consent"] = Services(log, signer, site, log_keys, sealer, origins)
     if settings["ENV"] == "development":
         log.create_schema()
 

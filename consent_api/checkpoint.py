@@ -239,16 +239,43 @@ def is_purge(note: str) -> bool:
     return note.split("\n", 2)[1:2] == ["purge"]
 
 
-def read_notes(path: Path, verifiers: list[Verifier]) -> tuple[list[SignedCheckpoint], list[str]]:
+def read_notes(path: Path, verifiers: list[Verifier]) -> tuple[list[SignedCheckpoint], list[str], list[str]]:
     """The checkpoints and the purge statements (their bodies) of a checkpoints file, each
-    verified; NoteError names the first bad one."""
-    found, purged = [], []
-    for number, note in enumerate(split_notes(path.read_text(encoding="utf-8")), 1):
+    verified, and a problem naming each note that is not (read on past it: one bad note
+    does not hide the rest of the file)."""
+    found, purged, problems = [], [], []
+    for number, note in enumerate(split_notes(path.read_text(encoding="utf-8", errors="replace")), 1):
         try:
             if is_purge(note):
                 purged.append(verify_note(note, verifiers)[0])
             else:
                 found.append(open_note(note, verifiers))
         except NoteError as exc:
-            raise NoteError(f"{path}: note {number}: {exc}") from None
-    return found, purged
+            problems.append(f"{path}: note {number}: {exc}")
+    return found, purged, problems
+
+
+def last_checkpoint(path: Path, verifiers: list[Verifier], tail: int = 64 * 1024) -> SignedCheckpoint | None:
+    """The last checkpoint of a checkpoints file that verifies, reading only as much of its
+    end as it takes (the file grows by a note a second, for years)."""
+    with path.open("rb") as file:
+        end = file.seek(0, 2)
+        while True:
+            start = max(0, end - tail)
+            file.seek(start)
+            text = file.read(end - start).decode("utf-8", errors="replace")
+            if start > 0:  # begin after the first note's end seen: a signature line, then an empty line
+                first = text.find(f"\n{DASH}")
+                boundary = text.find("\n\n", first + 1) if first >= 0 else -1
+                text = text[boundary + 2:] if boundary >= 0 else ""
+            notes = split_notes(text)
+            for note in reversed(notes):
+                if is_purge(note):
+                    continue
+                try:
+                    return open_note(note, verifiers)
+                except NoteError:
+                    continue
+            if start == 0:
+                return None
+            tail *= 4

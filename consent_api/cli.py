@@ -101,19 +101,24 @@ def rotate_log(log_key_file: Path, name: str, log_dir: Path) -> None:
 @click.command("consent-verify")
 @click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="a signed checkpoint, or a checkpoints file (default: the one the receipt carries)")
+              help="a signed checkpoint, or a checkpoints file: each must agree with the receipt's")
 @click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="the log's public key: consent-log.pub or consent-log.json, as the site publishes them")
-def verify_receipt_command(receipt: Path, checkpoint_file: Path | None, key_file: Path) -> None:
-    """Prove, offline and with no secret, that a downloaded consent receipt is in the consent log."""
-    from .audit import ReceiptCheckError, read_verifiers, verify_receipt
-    from .checkpoint import split_notes
+@click.option("--api", "api_url", help="the site's URL: fetch the consistency proofs between the checkpoints "
+              "given from its /api/ (without it, checkpoints of different sizes are not checked against each other)")
+def verify_receipt_command(receipt: Path, checkpoint_file: Path | None, key_file: Path, api_url: str | None) -> None:
+    """Prove, offline and with no secret, that a downloaded consent receipt is in the consent log,
+    and that every checkpoint given agrees with it (no fork, no rewrite)."""
+    from .audit import ReceiptCheckError, fetch_consistency, read_verifiers, verify_receipt
+    from .checkpoint import is_purge, split_notes
 
     try:
         download = json.loads(receipt.read_text(encoding="utf-8"))
-        notes = split_notes(checkpoint_file.read_text(encoding="utf-8")) if checkpoint_file else None
-        click.echo(verify_receipt(download if isinstance(download, dict) else {}, read_verifiers(key_file), notes))
-    except (ReceiptCheckError, ValueError, OSError) as exc:
+        notes = ([n for n in split_notes(checkpoint_file.read_text(encoding="utf-8", errors="replace"))
+                  if not is_purge(n)] if checkpoint_file else None)
+        click.echo(verify_receipt(download if isinstance(download, dict) else {}, read_verifiers(key_file), notes,
+                                  fetch_consistency(api_url) if api_url else None))
+    except (ReceiptCheckError, ValueError, OSError, RecursionError) as exc:
         click.echo(f"{receipt}: not verified: {exc}", err=True)
         sys.exit(1)
 
@@ -128,11 +133,22 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys)
 
     @app.cli.command("seal")
-    def seal() -> None:
+    @click.option("--resume", is_flag=True, help="after a halt, once the cause is found and repaired: check "
+                  "everything again and seal if the log now agrees with its checkpoints")
+    def seal(resume: bool) -> None:
         """Seal every receipt waiting now into the tree and sign a checkpoint."""
-        notes = _services().sealer.seal()
-        size = _services().log.tree_size()
-        click.echo(f"{len(notes)} checkpoint(s) signed; the tree has {size} leaves")
+        sealer = _services().sealer
+        if resume:
+            sealer.resume()
+        notes = sealer.seal()
+        halted = sealer.halted()
+        if halted:
+            click.echo(f"sealing is HALTED, nothing was signed: {halted}", err=True)
+            sys.exit(1)
+        held = _services().log.quarantine_count()
+        click.echo(f"{len(notes)} checkpoint(s) signed; the tree has {_services().log.tree_size()} leaves"
+                   + (f"; {held} receipt row(s) held out of the log (they fail their own token: see verify)"
+                      if held else ""))
 
     @app.cli.command("verify")
     @click.option("--checkpoint", "files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -208,14 +224,24 @@ def register_commands(app: Flask) -> None:
         """Delete sealed receipts past their retention period. Their leaf hashes stay in the tree,
         so every checkpoint still verifies; a statement of the purged leaves, signed with the log
         key, is stored and appended to the checkpoints file."""
+        from .retention import PurgeRefused, plan_purge
+
         cutoff = _epoch(before)
         assert cutoff is not None
         if not yes:
             click.confirm(f"Delete every sealed receipt created before {before}?", abort=True)
         svc = _services()
-        key = svc.log_keys[-1]
-        count, note = svc.log.purge_before(cutoff, lambda leaves: key.sign_note(purge_body(key.name, leaves, reason)))
-        if note is not None:
+        try:
+            plan = plan_purge(svc.log, svc.signer, cutoff)
+        except PurgeRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        for line in plan.kept:
+            click.echo(f"kept, not purged: {line}", err=True)
+        count = len(plan.leaves)
+        if count:
+            key = svc.log_keys[-1]
+            note = svc.log.purge(plan.leaves, lambda leaves: key.sign_note(purge_body(key.name, leaves, reason)))
             append_note(svc.sealer.checkpoints_file, note)
         log.warning("purged %d receipts created before %s: %s", count, before, reason)
-        click.echo(f"purged {count} receipts created before {before}")
+        click.echo(f"purged {count} receipts created before {before}"
+                   + (f"; {len(plan.kept)} kept that failed their checks (run verify)" if plan.kept else ""))

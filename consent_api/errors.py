@@ -56,6 +56,10 @@ class RateLimited(ApiError):
     status, code = 429, "too_many_requests"
 
 
+class PayloadTooLarge(ApiError):
+    status, code = 413, "request_entity_too_large"
+
+
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
 

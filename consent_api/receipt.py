@@ -5,9 +5,21 @@ collection method, GPC). No IP address, raw or truncated, is stored."""
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-from .storage import canonical
+
+def canonical(data: Any) -> str:
+    """RFC 8785 canonical JSON for receipts (ASCII keys, no floats): sorted keys, no spaces."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def report_columns(body: dict[str, Any]) -> dict[str, Any]:
+    """The receipt's fields the operator's report groups by, from its body."""
+    return {"created_day": body["consentTimestamp"] // 86_400, "method": body["collectionMethod"],
+            "gpc": bool(body["gpc"]), "policy_id": body["policy"]["id"],
+            "policy_version": body["policy"]["version"], "config_revision": body["configRevision"],
+            "choices": ",".join(f"{k}={int(bool(v))}" for k, v in sorted(body["choices"].items()))}
 
 
 def request_digest(request: dict[str, Any]) -> str:

@@ -20,16 +20,18 @@ from .errors import (
     Conflict,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
 )
+from .integrity import row_problems
 from .openapi import document
-from .receipt import build_receipt, request_digest
+from .receipt import build_receipt, canonical, report_columns, request_digest
 from .report import CSP, html_report, window
 from .services import Services
-from .storage import Duplicate, NewReceipt, Stored, canonical, report_columns
+from .storage import Duplicate, NewReceipt, Stored
 from .validation import UUID4, validate
 
 bp = Blueprint("receipts", __name__, url_prefix="/api")
@@ -63,30 +65,76 @@ def services() -> Services:
     return found
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats: a signed record must read one way only."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ApiError(f"the body repeats the key '{twice[:40]}' in an object: send each key once",
+                       field=twice[:64])
+    return found
+
+
 def _json_body() -> Any:
+    """The request's JSON, or a 4xx saying what is wrong with it (never a 5xx)."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if len(raw) > limit:  # a chunked body has no Content-Length to refuse it by up front
+        raise PayloadTooLarge(f"the body is over {limit} bytes")
     try:
-        return json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ApiError("the body nests too deeply to be a receipt request") from None
     except ValueError as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            raise ApiError("the body is not UTF-8") from None
         raise ApiError(f"the body is not valid JSON: {exc}") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError("the body holds a lone UTF-16 surrogate (\\ud800-\\udfff): not a Unicode string") from None
+    return data
 
 
 def _proof(stored: Stored, tree_size: int | None = None) -> dict[str, Any] | None:
-    """The receipt's inclusion proof against the checkpoint of ``tree_size`` (default: the
-    latest), with that signed checkpoint; None until the receipt is sealed."""
+    """The receipt's inclusion proof against the signed checkpoint of ``tree_size`` (default:
+    the latest), with that checkpoint; None until the receipt is sealed. The proof is checked
+    against the checkpoint's signed root before it is served: one built from edited nodes, or
+    for a row moved to another leaf, is never handed out."""
     log = services().log
     if stored.leaf_index is None:
         return None
-    note = log.checkpoint(tree_size)
-    if note is None:
+    signed = log.checkpoint(tree_size)
+    if signed is None or stored.leaf_index >= signed.checkpoint.size:
         return None
-    size = int(note.split("\n", 2)[1])
-    if stored.leaf_index >= size:
+    size = signed.checkpoint.size
+    try:
+        hashes = log.inclusion_proof(stored.leaf_index, size)
+    except LookupError as exc:
+        current_app.logger.critical("consent log: no proof for receipt %s: %s", stored.receipt_id, exc)
         return None
-    return {"leaf_index": stored.leaf_index, "tree_size": size,
-            "hashes": _b64(log.inclusion_proof(stored.leaf_index, size)), "checkpoint": note}
+    leaf = merkle.leaf_hash(stored.body_json.encode())
+    if not merkle.verify_inclusion(leaf, stored.leaf_index, size, hashes, signed.checkpoint.root):
+        current_app.logger.critical("consent log: receipt %s is not leaf %s of the signed checkpoint of size %s: "
+                                    "the database was edited (run verify)", stored.receipt_id, stored.leaf_index, size)
+        return None
+    return {"leaf_index": stored.leaf_index, "tree_size": size, "hashes": _b64(hashes), "checkpoint": signed.note}
+
+
+def _intact(stored: Stored | None) -> Stored | None:
+    """The stored receipt if its own token vouches for it; None (logged) if the row was
+    written or edited outside the API: nothing of it is served."""
+    if stored is None:
+        return None
+    problems = row_problems(services().signer, stored)
+    if problems:
+        current_app.logger.error("consent log: receipt row %s is not served: %s", stored.receipt_id[:36],
+                                 "; ".join(problems))
+        return None
+    return stored
 
 
 def _out(stored: Stored, *, token: bool = True, tree_size: int | None = None) -> dict[str, Any]:
@@ -204,7 +252,7 @@ def read(receipt_id: str) -> Response:
     claims = _claims()
     if claims is not None and claims.get("rid") != receipt_id:
         raise Forbidden("this token is for another receipt")
-    stored = services().log.get(receipt_id) if UUID4.fullmatch(receipt_id) else None
+    stored = _intact(services().log.get(receipt_id)) if UUID4.fullmatch(receipt_id) else None
     if stored is None:
         raise NotFound(f"no receipt {receipt_id}")
     wants_html = form.get("format") == "html" or (
@@ -212,7 +260,7 @@ def read(receipt_id: str) -> Response:
         and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     )
     if wants_html:
-        history = services().log.for_subject(stored.subject_id, limit=HISTORY_PAGE)
+        history = [s for s in services().log.for_subject(stored.subject_id, limit=HISTORY_PAGE) if _intact(s)]
         page = Response(_html(stored, history), mimetype="text/html")
         # Its one form (the download) posts back here; it still runs and loads nothing.
         page.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
@@ -263,7 +311,7 @@ def history(subject_id: str) -> Response:
         raise ApiError("'after' must be the 'next' of the previous page", field="after")
     found = services().log.for_subject(subject_id, after=int(after), limit=HISTORY_PAGE + 1)
     page, more = found[:HISTORY_PAGE], len(found) > HISTORY_PAGE
-    return jsonify({"subject_id": subject_id, "receipts": [_out(s, token=False) for s in page],
+    return jsonify({"subject_id": subject_id, "receipts": [_out(s, token=False) for s in page if _intact(s)],
                     "next": str(page[-1].seq) if more else None})
 
 
@@ -282,10 +330,10 @@ def _b64(hashes: list[bytes]) -> list[str]:
 def checkpoint() -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)."""
     _limit("reads")
-    note = services().log.checkpoint()
-    if note is None:
+    latest = services().log.checkpoint()
+    if latest is None:
         raise NotFound("nothing is sealed yet: the log has no checkpoint")
-    return _text(note)
+    return _text(latest.note)
 
 
 def _size(name: str, value: str | None) -> int:
@@ -294,33 +342,57 @@ def _size(name: str, value: str | None) -> int:
     return int(value)
 
 
+def _signed(name: str, value: str | None) -> Any:
+    """The signed checkpoint of the size a proof is asked for (a proof is only worth something
+    against a root the log key signed)."""
+    size = _size(name, value)
+    signed = services().log.checkpoint(size)
+    if signed is None:
+        latest = services().log.tree_size()
+        raise ApiError(f"'{name}' must be the size of a signed checkpoint (the latest is {latest}; "
+                       "/api/v1/log/checkpoint)", field=name)
+    return signed
+
+
 @bp.get("/v1/log/proof/inclusion")
 def inclusion() -> Response:
     _limit("reads")
     receipt_id = request.args.get("receipt_id", "")
     if not UUID4.fullmatch(receipt_id):
         raise ApiError("'receipt_id' must be a receipt id (a lowercase UUID version 4)", field="receipt_id")
-    size = _size("tree_size", request.args.get("tree_size"))
-    log = services().log
-    stored = log.get(receipt_id)
+    signed = _signed("tree_size", request.args.get("tree_size"))
+    stored = _intact(services().log.get(receipt_id))
     if stored is None or stored.leaf_index is None:
         raise NotFound(f"no sealed receipt {receipt_id}")
-    if not stored.leaf_index < size <= log.tree_size():
-        raise ApiError(f"receipt {receipt_id} is leaf {stored.leaf_index}: ask for a tree size above it, up to "
-                       f"{log.tree_size()}", field="tree_size")
+    if stored.leaf_index >= signed.checkpoint.size:
+        raise ApiError(f"receipt {receipt_id} is leaf {stored.leaf_index}: ask for a checkpoint above it",
+                       field="tree_size")
+    proof = _proof(stored, signed.checkpoint.size)
+    if proof is None:
+        raise NotFound(f"no proof of receipt {receipt_id} against this checkpoint (the log is being checked)")
     leaf = merkle.leaf_hash(stored.body_json.encode())
-    return jsonify({"leaf_index": stored.leaf_index, "tree_size": size, "leaf_hash": base64.b64encode(leaf).decode(),
-                    "hashes": _b64(log.inclusion_proof(stored.leaf_index, size))})
+    return jsonify({"leaf_index": stored.leaf_index, "tree_size": proof["tree_size"],
+                    "leaf_hash": base64.b64encode(leaf).decode(), "hashes": proof["hashes"]})
 
 
 @bp.get("/v1/log/proof/consistency")
 def consistency() -> Response:
+    """That the log of ``from`` receipts is a prefix of the log of ``to``: both sizes of signed
+    checkpoints, and the proof checked against their roots before it is served."""
     _limit("reads")
-    old, new = _size("from", request.args.get("from")), _size("to", request.args.get("to"))
-    log = services().log
-    if not 0 < old <= new <= log.tree_size():
-        raise ApiError(f"ask for 0 < from <= to <= {log.tree_size()} (the tree's size)", field="from")
-    return jsonify({"from": old, "to": new, "hashes": _b64(log.consistency_proof(old, new))})
+    old, new = _signed("from", request.args.get("from")), _signed("to", request.args.get("to"))
+    if old.checkpoint.size > new.checkpoint.size:
+        raise ApiError("ask for from <= to", field="from")
+    try:
+        hashes = services().log.consistency_proof(old.checkpoint.size, new.checkpoint.size)
+    except LookupError:
+        hashes = []
+    if not merkle.verify_consistency(old.checkpoint.size, new.checkpoint.size, old.checkpoint.root,
+                                     new.checkpoint.root, hashes):
+        current_app.logger.critical("consent log: no valid consistency proof from %s to %s: the tree was edited "
+                                    "(run verify)", old.checkpoint.size, new.checkpoint.size)
+        raise Unavailable("the log cannot prove this now; try again later", retry_after=60)
+    return jsonify({"from": old.checkpoint.size, "to": new.checkpoint.size, "hashes": _b64(hashes)})
 
 
 @bp.get("/v1/report")
@@ -353,8 +425,32 @@ def openapi() -> Response:
 
 @bp.get("/healthz")
 def health() -> Response:
-    services().log.ping()
-    return jsonify({"status": "ok"})
+    """The database answers (else a 5xx); "degraded" while sealing is halted, or while rows are
+    held out of the log: receipts are still stored, the operator must look."""
+    svc = services()
+    svc.log.ping()
+    halted, held = svc.sealer.halted(), svc.log.quarantine_count()
+    out: dict[str, Any] = {"status": "degraded" if halted or held else "ok",
+                           "sealing": "halted" if halted else "ok", "held_out_of_log": held}
+    if halted:
+        out["reason"] = halted
+    return jsonify(out)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """The log's state for monitoring (Prometheus text format): counts only, nothing personal."""
+    svc = services()
+    lines = [
+        "# HELP consent_log_sealing_halted 1 while the sealer refuses to sign (the database disagrees with a "
+        "signed checkpoint)",
+        "# TYPE consent_log_sealing_halted gauge", f"consent_log_sealing_halted {int(bool(svc.sealer.halted()))}",
+        "# HELP consent_log_held_rows receipt rows held out of the log: they fail their own token",
+        "# TYPE consent_log_held_rows gauge", f"consent_log_held_rows {svc.log.quarantine_count()}",
+        "# HELP consent_log_tree_size leaves under the latest signed checkpoint",
+        "# TYPE consent_log_tree_size gauge", f"consent_log_tree_size {svc.log.tree_size()}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain", content_type="text/plain; version=0.0.4")
 
 
 def _when(timestamp: int) -> str:
@@ -398,6 +494,10 @@ version {escape(body['policy']['version'])}</a></p>
 <form method="post"><input type="hidden" name="token" value="{token}">
 <input type="hidden" name="format" value="json"><input type="hidden" name="download" value="1">
 <p><button type="submit">Download this receipt (JSON)</button>: {proof_note}</p></form>
+<p>What that proof shows: that this receipt is in the consent log we signed, and, checked against a copy of
+the log's state published earlier (our site publishes one every day), that the log was not rewritten since.
+It does not show that your browser sent this choice: we hold the key that makes receipt tokens, so the
+proof is our signed word, fixed for ever, not a signature of yours.</p>
 <h2>Your choices over time</h2>
 <table id="history"><caption>Every receipt stored for your subject ID, oldest first
 (the first {HISTORY_PAGE})</caption>

@@ -1,8 +1,20 @@
 """The sealer: adds new receipts to the log's Merkle tree and signs a checkpoint, every
 ``SEAL_INTERVAL`` seconds in a background thread of each API process, or on demand
-(``flask --app consent_api seal``). Sealers of several processes or machines take turns
-(storage.ReceiptLog.seal); every checkpoint a sealer signs is appended to this machine's
-checkpoints file, the copy the operator ships off the machine for witnesses."""
+(``flask --app consent_api seal``). Sealers of several processes or machines take turns;
+every checkpoint a sealer signs is appended to this machine's checkpoints file, the copy
+the operator ships off the machine for witnesses.
+
+The sealer trusts nothing it reads back from the database, which whoever can write it may
+have changed. Before it signs size N it proves that the tree it extends is the tree of the
+last checkpoint it trusts (the one it signed, kept in memory; after a restart the last one
+in its checkpoints file): any newer checkpoint in the database must verify with the log's
+key and be consistent with it (RFC 9162 consistency proof), and the stored right edge of
+the tree must reproduce that checkpoint's root. A row gets a leaf only if its own token
+vouches for it (integrity.py); a row that does not is quarantined and the sealer goes on.
+On any disagreement it signs nothing more: it writes ``sealing-halted`` beside the
+checkpoints file, logs at CRITICAL, and ``/api/healthz`` says so until an operator has
+looked and runs ``flask --app consent_api seal --resume``.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +22,50 @@ import fcntl
 import logging
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .checkpoint import LogKey, is_purge, split_notes
-from .storage import ReceiptLog
+from sqlalchemy import bindparam, exists, select, text
+
+from . import merkle
+from .checkpoint import Checkpoint, LogKey, SignedCheckpoint, last_checkpoint
+from .integrity import row_problems
+from .signing import ReceiptSigner
+from .storage import ReceiptLog, checkpoints, fetch_nodes, nodes, quarantine, receipts
 
 log = logging.getLogger("consent_api.sealer")
+
+SEALER_LOCK = 7_240_532  # any constant: the PostgreSQL advisory lock that makes one sealer at a time
+SEAL_BATCH = 20_000  # receipts sealed in one transaction at most
+HALT_FILE = "sealing-halted"
+CHECKPOINT_BATCH = 1000  # checkpoint rows that fail their check, removed in one turn at most
+
+_UNSEALED = (select(receipts).where(receipts.c.leaf_index.is_(None),
+                                    ~exists().where(quarantine.c.seq == receipts.c.seq)))
+
+
+class LogTampered(Exception):
+    """The database disagrees with what the sealer has checked: it must sign nothing more."""
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """A verified state of the tree: a checkpoint signed with the log key, and the stored
+    right-edge nodes that reproduce its root (all that new leaves combine with)."""
+
+    signed: SignedCheckpoint | None  # None: the empty tree
+    edge: dict[tuple[int, int], bytes]
+
+    @property
+    def size(self) -> int:
+        return self.signed.checkpoint.size if self.signed else 0
+
+
+def edge_of(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees along the right edge of a tree of ``size`` leaves, as (level, index)."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
 
 
 def append_note(path: Path, note: str) -> None:
@@ -31,36 +81,214 @@ def append_note(path: Path, note: str) -> None:
 
 
 class Sealer:
-    def __init__(self, log_: ReceiptLog, key: LogKey, checkpoints_file: Path, interval: float) -> None:
+    def __init__(self, log_: ReceiptLog, keys: list[LogKey], signer: ReceiptSigner, checkpoints_file: Path,
+                 interval: float) -> None:
         self.log = log_
-        self.key = key
+        self.key = keys[-1]
+        self.verifiers = [k.verifier for k in keys]
+        self.signer = signer
         self.checkpoints_file = checkpoints_file
+        self.halt_file = checkpoints_file.parent / HALT_FILE
         self.interval = interval
-        self._last_written: str | None = None  # the last checkpoint this process knows is in the file
+        self._frontier: Frontier | None = None  # the last state this process checked or signed
+        self._file_last: SignedCheckpoint | bool | None = False  # the file's last checkpoint (False: not read yet)
+        self._said_halted = False
+        self.last_check_ms = 0.0  # what the last turn's checks cost (bench_api prints it)
         self._started = False
         self._start_lock = threading.Lock()
+        self._turn_lock = threading.Lock()
         self._stop = threading.Event()
 
-    def seal(self) -> list[str]:
-        """Seal every receipt waiting now; the checkpoints signed (none if nothing waited). The
-        checkpoints file then ends with the log's latest checkpoint, even one whose sealer died
-        between its commit and its write to the file, or that another machine signed."""
-        notes = []
-        while (note := self.log.seal(self.key)) is not None:
-            append_note(self.checkpoints_file, note)
-            self._last_written = note
-            notes.append(note)
-        latest = self.log.checkpoint()
-        if latest is not None and latest != self._written_last():
-            append_note(self.checkpoints_file, latest)
-            self._last_written = latest
-        return notes
+    # -- state -------------------------------------------------------------------------------
 
-    def _written_last(self) -> str | None:
-        if self._last_written is None and self.checkpoints_file.is_file():
-            notes = [n for n in split_notes(self.checkpoints_file.read_text(encoding="utf-8")) if not is_purge(n)]
-            self._last_written = notes[-1] if notes else None
-        return self._last_written
+    def halted(self) -> str | None:
+        """Why sealing is halted (None while it is not)."""
+        try:
+            return self.halt_file.read_text(encoding="utf-8", errors="replace").strip() or "halted"
+        except FileNotFoundError:
+            return None
+
+    def resume(self) -> None:
+        """The operator's act after a halt: the next turn checks everything again from the
+        checkpoints file (and halts again if the database still disagrees)."""
+        self.halt_file.unlink(missing_ok=True)
+        self._frontier, self._file_last, self._said_halted = None, False, False
+
+    def _halt(self, reason: str) -> None:
+        log.critical("consent log: SEALING HALTED, nothing more will be signed: %s. Investigate the database, "
+                     "then run 'flask --app consent_api seal --resume'", reason)
+        self.halt_file.parent.mkdir(parents=True, exist_ok=True)
+        if not self.halt_file.exists():
+            self.halt_file.write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {reason}\n",
+                                      encoding="utf-8")
+        self._frontier = None
+
+    def _file_checkpoint(self) -> SignedCheckpoint | None:
+        """The last checkpoint of this machine's checkpoints file that verifies (read once)."""
+        if self._file_last is False:
+            self._file_last = (last_checkpoint(self.checkpoints_file, self.verifiers)
+                               if self.checkpoints_file.is_file() else None)
+        return self._file_last if isinstance(self._file_last, SignedCheckpoint) else None
+
+    # -- sealing -----------------------------------------------------------------------------
+
+    def seal(self) -> list[str]:
+        """Seal every receipt waiting now; the checkpoints signed (none if nothing waited, or
+        if sealing is halted). The checkpoints file then ends with the log's latest checkpoint
+        once it is checked, even one whose sealer died between its commit and its write to the
+        file, or that another machine signed."""
+        with self._turn_lock:
+            reason = self.halted()
+            if reason is not None:
+                if not self._said_halted:
+                    log.critical("consent log: sealing is halted: %s", reason)
+                    self._said_halted = True
+                return []
+            notes: list[str] = []
+            try:
+                while (note := self._turn()) is not None:
+                    if note:
+                        notes.append(note)
+                self._witness_latest()
+            except LogTampered as exc:
+                self._halt(str(exc))
+            return notes
+
+    def _turn(self) -> str | None:
+        """One transaction: check the tree, give the next rows their leaves, sign. The note
+        signed; "" when rows were only quarantined; None when there was nothing to do."""
+        with self.log.engine.connect() as conn:  # most turns find nothing: no write lock for those
+            if conn.execute(_UNSEALED.with_only_columns(receipts.c.seq).limit(1)).first() is None:
+                return None
+        with self.log.writing() as conn:
+            if self.log.postgres and not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                                      {"k": SEALER_LOCK}).scalar():
+                return None
+            started = time.perf_counter()
+            frontier = self._checked_frontier(conn)
+            self.last_check_ms = (time.perf_counter() - started) * 1000
+            pending = conn.execute(_UNSEALED.order_by(receipts.c.seq).limit(SEAL_BATCH)).all()
+            if not pending:
+                return None
+            good: list[tuple[Any, str]] = []
+            refused: list[tuple[Any, str]] = []
+            for row in pending:
+                problems = row_problems(self.signer, row)
+                (refused if problems else good).append((row, "; ".join(problems)))
+            if refused:
+                conn.execute(quarantine.insert(), [{"seq": row.seq, "reason": why, "created_at": int(time.time())}
+                                                   for row, why in refused])
+                for row, why in refused:
+                    log.error("consent log: receipt row %s (%s) is not sealed: %s", row.seq,
+                              str(row.receipt_id)[:36], why)
+            if not good:
+                return ""
+            size, known = frontier.size, dict(frontier.edge)
+            added: list[dict[str, Any]] = []
+            for offset, (row, _) in enumerate(good):
+                for level, index, digest in merkle.append(lambda lv, ix: known[lv, ix], size + offset,
+                                                          merkle.leaf_hash(row.body.encode())):
+                    known[level, index] = digest
+                    added.append({"level": level, "idx": index, "hash": digest})
+            new_size = size + len(good)
+            conn.execute(nodes.insert(), added)
+            conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")).values(leaf_index=bindparam("i")),
+                         [{"s": row.seq, "i": size + offset} for offset, (row, _) in enumerate(good)])
+            checkpoint = Checkpoint(self.key.name, new_size, merkle.root(lambda lv, ix: known[lv, ix], new_size))
+            note = self.key.sign_note(checkpoint.body())
+            conn.execute(checkpoints.insert(), {"tree_size": new_size, "note": note, "created_at": int(time.time())})
+        # Committed: this is now the state to extend (only the new right edge is kept).
+        signed = SignedCheckpoint(checkpoint, note, self.key.name)
+        self._frontier = Frontier(signed, {k: known[k] for k in edge_of(new_size)})
+        append_note(self.checkpoints_file, note)
+        self._file_last = signed
+        return note
+
+    def _latest_in_db(self, conn: Any) -> SignedCheckpoint | None:
+        """The database's latest checkpoint that verifies. Rows above it that do not (garbage, a
+        note copied to another size, another key's) are logged and removed: they are no
+        checkpoint, and left in place one would take the next size's row."""
+        mine = self._frontier.signed if self._frontier else None
+        bad: list[Any] = []
+        found: SignedCheckpoint | None = None
+        query = select(checkpoints.c.tree_size, checkpoints.c.note).order_by(checkpoints.c.tree_size.desc())
+        for row in conn.execute(query.limit(CHECKPOINT_BATCH)):
+            if mine is not None and row.note == mine.note and row.tree_size == mine.checkpoint.size:
+                found = mine  # the very note this sealer signed or checked: no signature to check again
+                break
+            found = self.log.open_checkpoint(row.tree_size, row.note)
+            if found is not None:
+                break
+            bad.append(row.tree_size)
+        if bad:
+            log.error("consent log: removing %d checkpoint row(s) that do not verify, above the latest that does "
+                      "(sizes %s)", len(bad), bad[:10])
+            conn.execute(checkpoints.delete().where(checkpoints.c.tree_size.in_(bad)))
+        if found is None and len(bad) == CHECKPOINT_BATCH:
+            raise LogTampered(f"the database's latest {CHECKPOINT_BATCH} checkpoint rows do not verify")
+        return found
+
+    def _checked_frontier(self, conn: Any) -> Frontier:
+        """The tree to extend, proven to be the one of the last checkpoint this sealer trusts;
+        LogTampered when the database says otherwise."""
+        trusted = self._frontier.signed if self._frontier else self._file_checkpoint()
+        latest = self._latest_in_db(conn)
+        size = latest.checkpoint.size if latest else 0
+        if trusted is not None:
+            old = trusted.checkpoint
+            if latest is None or size < old.size:
+                raise LogTampered(f"the database's latest checkpoint is of size {size}, but a checkpoint of size "
+                                  f"{old.size} was signed: checkpoints or leaves were removed (a rollback)")
+            if size == old.size and latest.checkpoint.root != old.root:
+                raise LogTampered(f"the database's checkpoint of size {size} is not the one signed (a fork)")
+            if size > old.size:
+                try:
+                    proof = self.log.consistency_proof(old.size, size, conn)
+                except LookupError as exc:
+                    raise LogTampered(f"no consistency proof from size {old.size} to {size}: {exc}") from None
+                if not merkle.verify_consistency(old.size, size, old.root, latest.checkpoint.root, proof):
+                    raise LogTampered(f"the database's checkpoint of size {size} is not consistent with the "
+                                      f"checkpoint of size {old.size} (the log was forked or rewritten)")
+        if self._frontier is not None and self._frontier.size == size and self._frontier.signed == latest:
+            frontier = self._frontier  # the edge this sealer computed itself: nothing to read back
+        else:
+            try:
+                edge = fetch_nodes(conn, edge_of(size))
+            except LookupError as exc:
+                raise LogTampered(f"the tree of size {size} cannot be extended: {exc}") from None
+            root = merkle.root(lambda lv, ix: edge[lv, ix], size) if size else merkle.EMPTY_ROOT
+            if latest is not None and root != latest.checkpoint.root:
+                raise LogTampered(f"the stored nodes of the tree's right edge {sorted(edge)} do not reproduce the "
+                                  f"signed root of size {size}: a node of the tree was edited")
+            frontier = Frontier(latest, edge)
+        beyond = conn.execute(select(receipts.c.receipt_id).where(receipts.c.leaf_index >= size).limit(1)).first()
+        if beyond is not None:
+            raise LogTampered(f"receipt {str(beyond.receipt_id)[:36]} claims a leaf beyond the signed tree of size "
+                              f"{size}: a receipt was given a leaf outside the sealer (or a checkpoint was removed)")
+        if conn.execute(select(nodes.c.idx).where(nodes.c.level == 0, nodes.c.idx >= size).limit(1)).first():
+            raise LogTampered(f"the database holds leaves beyond the signed tree of size {size}: a leaf was "
+                              "written outside the sealer (or a checkpoint was removed)")
+        self._frontier = frontier
+        return frontier
+
+    def _witness_latest(self) -> None:
+        """Append the database's latest checkpoint to this machine's file when the file does not
+        end with it (another process or machine signed it, or its sealer died before writing
+        it): only once it verifies and is consistent with what this sealer has checked."""
+        latest = self.log.checkpoint()
+        if latest is None:
+            return
+        if self._frontier is None or self._frontier.signed != latest:
+            with self.log.writing() as conn:
+                latest = self._checked_frontier(conn).signed
+            if latest is None:
+                return
+        written = self._file_checkpoint()
+        if written is None or written.checkpoint.size < latest.checkpoint.size:
+            append_note(self.checkpoints_file, latest.note)
+            self._file_last = latest
+
+    # -- the background thread ---------------------------------------------------------------
 
     def start(self) -> None:
         """Start the background sealer of this process, once (a no-op when the interval is 0)."""
@@ -80,3 +308,4 @@ class Sealer:
                 self.seal()
             except Exception:  # logged with its traceback; the next turn tries again
                 log.exception("sealing the consent log failed")
+

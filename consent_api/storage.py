@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,12 +47,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from . import merkle
-from .checkpoint import Checkpoint, LogKey
+from .checkpoint import NoteError, SignedCheckpoint, Verifier, open_note
 from .errors import ConfigError
 from .groupcommit import GroupCommit
+from .receipt import report_columns
 
-SEALER_LOCK = 7_240_532  # any constant: the PostgreSQL advisory lock that makes one sealer at a time
-SEAL_BATCH = 20_000  # receipts sealed in one transaction at most
+log = logging.getLogger("consent_api.log")
+
+CHECKPOINT_SCAN = 16  # rows read past at most when the latest checkpoint rows do not verify
 
 metadata = MetaData()
 receipts = Table(
@@ -98,23 +101,14 @@ purges = Table(
     Column("note", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+quarantine = Table(
+    "consent_log_quarantine", metadata,  # rows the sealer refused a leaf: kept, flagged, reported
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
 _EXISTING = select(receipts).where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
 _INSERT = receipts.insert()
-_UNSEALED = select(receipts.c.seq, receipts.c.body).where(receipts.c.leaf_index.is_(None))
-_SIZE = select(func.coalesce(func.max(checkpoints.c.tree_size), 0))  # every seal signs a checkpoint
-
-
-def canonical(data: Any) -> str:
-    """RFC 8785 canonical JSON for receipts (ASCII keys, no floats): sorted keys, no spaces."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def report_columns(body: dict[str, Any]) -> dict[str, Any]:
-    """The receipt's fields the operator's report groups by, from its body."""
-    return {"created_day": body["consentTimestamp"] // 86_400, "method": body["collectionMethod"],
-            "gpc": bool(body["gpc"]), "policy_id": body["policy"]["id"],
-            "policy_version": body["policy"]["version"], "config_revision": body["configRevision"],
-            "choices": ",".join(f"{k}={int(bool(v))}" for k, v in sorted(body["choices"].items()))}
 
 
 def engine_for(url: str) -> Engine:
@@ -191,8 +185,10 @@ class Duplicate(Exception):
 class ReceiptLog:
     """Inserts and reads receipts; seals them into the tree; proves inclusion and consistency."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, verifiers: list[Verifier]) -> None:
         self.engine = engine
+        self.verifiers = verifiers  # the log's public keys: every checkpoint read back is checked with them
+        self._reported: set[tuple[Any, str]] = set()
         self.postgres = engine.dialect.name == "postgresql"
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         # SQLite has one writer at a time. Its busy handler sleeps and polls (1, 2, 5... ms),
@@ -222,13 +218,13 @@ class ReceiptLog:
     def _add_report_columns(self) -> None:
         """A database of the version before the report: add its columns, fill them from the
         bodies (a batch per transaction), then index them."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             for column in REPORT_COLUMNS:
                 kind = receipts.c[column].type.compile(dialect=self.engine.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE consent_receipts ADD COLUMN {column} {kind}")
         last = 0
         while True:
-            with self._writing() as conn:
+            with self.writing() as conn:
                 rows = conn.execute(select(receipts.c.seq, receipts.c.body).where(receipts.c.seq > last)
                                     .order_by(receipts.c.seq).limit(5000)).all()
                 if not rows:
@@ -236,7 +232,7 @@ class ReceiptLog:
                 conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")),
                              [{"s": r.seq, **report_columns(json.loads(r.body))} for r in rows])
                 last = rows[-1].seq
-        with self._writing() as conn:
+        with self.writing() as conn:
             report_index.create(conn, checkfirst=True)
 
     @contextmanager
@@ -250,7 +246,7 @@ class ReceiptLog:
             yield
 
     @contextmanager
-    def _writing(self, *, locked: bool = False) -> Iterator[Connection]:
+    def writing(self, *, locked: bool = False) -> Iterator[Connection]:
         """A write transaction (SQLite: begun IMMEDIATE, under the machine lock unless ``locked``)."""
         with contextlib.ExitStack() as stack:
             if not locked:
@@ -290,7 +286,7 @@ class ReceiptLog:
 
     def _store(self, batch: list[NewReceipt], *, locked: bool = False) -> list[tuple[Stored, bool] | Duplicate]:
         """Insert the receipts not stored yet, in one durable transaction; one result each."""
-        with self._writing(locked=locked) as conn:
+        with self.writing(locked=locked) as conn:
             stored = {row.receipt_id: Stored.from_row(row)
                       for row in conn.execute(_EXISTING, {"ids": list({n.receipt_id for n in batch})})}
             rows, results = [], []
@@ -343,71 +339,61 @@ class ReceiptLog:
         with self.engine.connect() as conn:
             yield from conn.execution_options(yield_per=1000).execute(query)
 
-    # -- the tree ------------------------------------------------------------------------------
-
-    def seal(self, key: LogKey, *, batch: int = SEAL_BATCH) -> str | None:
-        """Give every unsealed receipt (up to ``batch``) its leaf, and sign a checkpoint of the
-        new tree: the checkpoint's note, or None when nothing was sealed or another sealer is
-        at work (PostgreSQL: across every process and machine)."""
-        with self.engine.connect() as conn:  # most turns find nothing: no write lock for those
-            if conn.execute(_UNSEALED.limit(1)).first() is None:
-                return None
-        with self._writing() as conn:
-            if self.postgres and not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                                  {"k": SEALER_LOCK}).scalar():
-                return None
-            pending = conn.execute(_UNSEALED.order_by(receipts.c.seq).limit(batch)).all()
-            if not pending:
-                return None
-            size = int(conn.execute(_SIZE).scalar_one())
-            # The right edge of the tree: the only stored nodes new leaves combine with.
-            edge = [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
-            known = self._fetch(conn, edge)
-            added: list[dict[str, Any]] = []
-            for offset, row in enumerate(pending):
-                for level, index, digest in merkle.append(lambda lv, ix: known[lv, ix], size + offset,
-                                                          merkle.leaf_hash(row.body.encode())):
-                    known[level, index] = digest
-                    added.append({"level": level, "idx": index, "hash": digest})
-            conn.execute(nodes.insert(), added)
-            conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")).values(leaf_index=bindparam("i")),
-                         [{"s": row.seq, "i": size + offset} for offset, row in enumerate(pending)])
-            new_size = size + len(pending)
-            body = Checkpoint(key.name, new_size, merkle.root(lambda lv, ix: known[lv, ix], new_size)).body()
-            note = key.sign_note(body)
-            conn.execute(checkpoints.insert(), {"tree_size": new_size, "note": note, "created_at": int(time.time())})
-        return note
+    # -- the tree: read by the sealer (sealer.py) and the proofs; written only by the sealer --
 
     def tree_size(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(_SIZE).scalar_one())
+        """The size of the latest checkpoint that verifies (0 before the first)."""
+        latest = self.checkpoint()
+        return latest.checkpoint.size if latest is not None else 0
 
-    def checkpoint(self, size: int | None = None) -> str | None:
-        """The signed checkpoint note of that size (default: the latest)."""
-        query = select(checkpoints.c.note)
+    def checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
+        """The signed checkpoint of that size (default: the latest), read back through its
+        signature check: a row that fails (malformed, another key, a size column that is not its
+        note's) is reported and skipped, never served or built on."""
+        query = select(checkpoints.c.tree_size, checkpoints.c.note)
         query = (query.where(checkpoints.c.tree_size == size) if size is not None
-                 else query.order_by(checkpoints.c.tree_size.desc()).limit(1))
+                 else query.order_by(checkpoints.c.tree_size.desc()).limit(CHECKPOINT_SCAN))
         with self.engine.connect() as conn:
-            note = conn.execute(query).scalar()
-        return str(note) if note is not None else None
+            rows = conn.execute(query).all()
+        for row in rows:
+            found = self.open_checkpoint(row.tree_size, row.note)
+            if found is not None:
+                return found
+        return None
 
-    def checkpoint_notes(self) -> list[str]:
+    def open_checkpoint(self, tree_size: Any, note: Any) -> SignedCheckpoint | None:
+        """A checkpoint row, verified; None (and an error in the log) when it does not verify."""
+        problem = checkpoint_problem(tree_size, note, self.verifiers)
+        if isinstance(problem, SignedCheckpoint):
+            return problem
+        if (tree_size, problem) not in self._reported:
+            self._reported.add((tree_size, problem))
+            log.error("consent log: the database's checkpoint row of size %s is skipped: %s", tree_size, problem)
+        return None
+
+    def checkpoint_rows(self) -> list[tuple[Any, Any]]:
+        """Every checkpoint row as stored (size column, note), unchecked: for ``verify``."""
         with self.engine.connect() as conn:
-            return [str(n) for n in conn.execute(select(checkpoints.c.note).order_by(checkpoints.c.tree_size))
-                    .scalars()]
+            return [(r.tree_size, r.note) for r in conn.execute(select(checkpoints).order_by(checkpoints.c.tree_size))]
 
     def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
         return self._prove(lambda get: merkle.inclusion_proof(get, leaf_index, size))
 
-    def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        return self._prove(lambda get: merkle.consistency_proof(get, old, new))
+    def consistency_proof(self, old: int, new: int, conn: Connection | None = None) -> list[bytes]:
+        return self._prove(lambda get: merkle.consistency_proof(get, old, new), conn)
+
+    def nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        """Every stored node (level, index, hash), leaves first, each level in order."""
+        with self.engine.connect() as conn:
+            for r in conn.execution_options(yield_per=5000).execute(select(nodes).order_by(nodes.c.level, nodes.c.idx)):
+                yield int(r.level), int(r.idx), bytes(r.hash)
 
     def leaf_hashes(self) -> list[bytes]:
         with self.engine.connect() as conn:
             return [bytes(h) for h in conn.execute(select(nodes.c.hash).where(nodes.c.level == 0)
                                                    .order_by(nodes.c.idx)).scalars()]
 
-    def _prove(self, proof: Any) -> list[bytes]:
+    def _prove(self, proof: Any, conn: Connection | None = None) -> list[bytes]:
         """Run a proof twice: once to learn which stored nodes it reads, once on them, fetched
         in one query (a proof reads a few dozen nodes; one query each would be as many trips)."""
         wanted: list[tuple[int, int]] = []
@@ -417,40 +403,68 @@ class ReceiptLog:
             return b"\x00" * 32
 
         proof(record)
-        with self.engine.connect() as conn:
-            known = self._fetch(conn, wanted)
+        if conn is None:
+            with self.engine.connect() as own:
+                known = fetch_nodes(own, wanted)
+        else:
+            known = fetch_nodes(conn, wanted)
         found: list[bytes] = proof(lambda level, index: known[level, index])
         return found
 
-    @staticmethod
-    def _fetch(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        if not keys:
-            return {}
-        rows = conn.execute(select(nodes).where(tuple_(nodes.c.level, nodes.c.idx).in_(keys)))
-        found = {(r.level, r.idx): bytes(r.hash) for r in rows}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            raise LookupError(f"the log's tree is missing node(s) {missing[:5]} (level, index)")
-        return found
+    # -- held out of the log ----------------------------------------------------------------
+
+    def quarantined(self) -> list[Any]:
+        """The rows the sealer refused a leaf (their token does not vouch for them), with why."""
+        query = (select(receipts, quarantine.c.reason, quarantine.c.created_at.label("quarantined_at"))
+                 .join(quarantine, quarantine.c.seq == receipts.c.seq).order_by(receipts.c.seq))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def quarantine_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 
     # -- retention ---------------------------------------------------------------------------
 
-    def purge_before(self, cutoff: int, statement: Any) -> tuple[int, str | None]:
-        """Delete sealed receipts created before ``cutoff``; their leaf hashes stay in the tree.
-        ``statement(leaf_ranges)`` signs what was purged; it is stored with the purge."""
-        with self._writing() as conn:
-            where = (receipts.c.created_at < cutoff) & receipts.c.leaf_index.is_not(None)
-            leaves = sorted(int(i) for i in conn.execute(select(receipts.c.leaf_index).where(where)).scalars())
-            if not leaves:
-                return 0, None
-            note = str(statement(ranges(leaves)))
+    def purge(self, leaves: list[int], statement: Any) -> str:
+        """Delete the receipts of these sealed leaves (chosen and checked by retention.py); their
+        leaf hashes stay in the tree. ``statement(leaf_ranges)`` signs what was purged; it is
+        stored with the purge, in the same transaction."""
+        note = str(statement(ranges(leaves)))
+        with self.writing() as conn:
             conn.execute(purges.insert(), {"note": note, "created_at": int(time.time())})
-            conn.execute(receipts.delete().where(where))
-        return len(leaves), note
+            for chunk in range(0, len(leaves), 5000):
+                conn.execute(receipts.delete().where(receipts.c.leaf_index.in_(leaves[chunk:chunk + 5000])))
+        return note
 
     def purge_notes(self) -> list[str]:
         with self.engine.connect() as conn:
             return [str(n) for n in conn.execute(select(purges.c.note).order_by(purges.c.id)).scalars()]
+
+
+def fetch_nodes(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored nodes at these (level, index) positions; LookupError names any missing."""
+    if not keys:
+        return {}
+    rows = conn.execute(select(nodes).where(tuple_(nodes.c.level, nodes.c.idx).in_(keys)))
+    found = {(r.level, r.idx): bytes(r.hash) for r in rows}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise LookupError(f"the log's tree is missing node(s) {missing[:5]} (level, index)")
+    return found
+
+
+def checkpoint_problem(tree_size: Any, note: Any, verifiers: list[Verifier]) -> SignedCheckpoint | str:
+    """A checkpoint row's signed checkpoint, or what is wrong with it."""
+    if not isinstance(note, str):
+        return "its note is not text"
+    try:
+        signed = open_note(note, verifiers)
+    except NoteError as exc:
+        return str(exc)
+    if signed.checkpoint.size != tree_size:
+        return f"its note is of size {signed.checkpoint.size}, its row says {tree_size} (a row copied or moved)"
+    return signed
 
 
 def ranges(indices: list[int]) -> list[tuple[int, int]]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
@@ -69,12 +70,32 @@ def _structure(data: Any) -> None:
     raise InvalidReceipt(f"'{field}' {schema.get('x-error', error.message)}", field=field)
 
 
+#: A page's URL as a browser's location gives it: printable ASCII (other characters percent-encoded).
+PLAIN_URL = re.compile(r"[!-~]+")
+
+
+def _plain_path(path: str) -> bool:
+    """The path, percent-decoded, is UTF-8 text with no control, format (bidi), space or
+    unassigned character and no '@': what a site's page path is, and not a place for an
+    e-mail address or hidden text (it is sealed into the log for ever)."""
+    try:
+        decoded = unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "@" not in decoded and "\\" not in decoded and not any(
+        unicodedata.category(c)[0] in "CZ" for c in decoded)
+
+
 def _page(page: str, origins: frozenset[str]) -> None:
+    _check(bool(PLAIN_URL.fullmatch(page)), "page", "'page' must be a URL as the browser gives it: printable "
+           "ASCII, no spaces or control characters (others percent-encoded)")
     parts = urlsplit(page)
     _check(parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.username
            and not parts.password, "page", "'page' must be an http(s) URL")
     _check(not parts.query and not parts.fragment and "?" not in page and "#" not in page, "page",
            "'page' must carry no query or fragment (they can hold personal data)")
+    _check(_plain_path(parts.path), "page", "'page' must be a plain page path: no control, bidirectional or "
+           "space characters and no '@' (a path can carry an e-mail address, which the log would keep for ever)")
     _check(f"{parts.scheme}://{parts.netloc}".lower() in origins, "page",
            f"'page' must be a page of this site ({', '.join(sorted(origins)) or 'no origin configured'})")
 

@@ -19,7 +19,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from consent_api.checkpoint import is_purge, split_notes
+from consent_api.checkpoint import Verifier, last_checkpoint
 
 from . import csp
 from .build import Asset, build_assets
@@ -139,10 +139,12 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
             if (log_dir / name).is_file():
                 found[f".well-known/{name}"] = (log_dir / name).read_text(encoding="utf-8")
         checkpoints = log_dir / "checkpoints"
-        if checkpoints.is_file():
-            notes = [n for n in split_notes(checkpoints.read_text(encoding="utf-8")) if not is_purge(n)]
-            if notes:
-                found[".well-known/consent-log-checkpoint"] = notes[-1]
+        if checkpoints.is_file() and ".well-known/consent-log.json" in found:
+            # Only a checkpoint that verifies with the published keys is published.
+            keys = json.loads(found[".well-known/consent-log.json"]).get("keys", [])
+            latest = last_checkpoint(checkpoints, [Verifier.parse(k["verifier"]) for k in keys])
+            if latest is not None:
+                found[".well-known/consent-log-checkpoint"] = latest.note
         return found
 
     def gpc_statement(self) -> dict[str, Any]:

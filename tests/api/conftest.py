@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 
 from tests.harness import ROOT, Served, free_port, wait_until_up
 
@@ -168,3 +169,68 @@ def api(backend: str, site: Served, tmp_path: Path) -> Iterator[Api]:
     running = start(api_env(database(backend, tmp_path), site.site_dir, [KEY1]), tmp_path)
     yield running
     running.stop()
+
+
+# -- in one process: Flask's test client on a real database (the Flask tutorial's way) ------
+
+
+@dataclass
+class Local:
+    """The API in this process, on a real database, its sealer run only by the test."""
+
+    app: Any
+    db_url: str
+    log_dir: Path
+
+    @property
+    def svc(self) -> Any:
+        return self.app.extensions["consent"]
+
+    @property
+    def client(self) -> Any:
+        return self.app.test_client()
+
+    def post(self, body: dict[str, Any] | None = None, token: str | None = None, **changes: Any) -> dict[str, Any]:
+        """Store a receipt (201), its answer."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = self.client.post("/api/v1/receipts", json=body or request_body(**changes), headers=headers)
+        assert answer.status_code == 201, answer.get_json()
+        found: dict[str, Any] = answer.get_json()
+        return found
+
+    def seal(self) -> list[str]:
+        notes: list[str] = self.svc.sealer.seal()
+        return notes
+
+    def flask(self, *args: str) -> Any:
+        """An operator command, in this process (exit_code, output with stderr)."""
+        return self.app.test_cli_runner().invoke(args=list(args))
+
+    def sql(self, statement: str, params: dict[str, Any] | list[dict[str, Any]] | None = None) -> Any:
+        """What an insider with write access and no key does: one statement on the real database."""
+        with self.svc.log.engine.begin() as conn:
+            result = conn.execute(text(statement), params or {})
+            return result.all() if result.returns_rows else None
+
+    def operator_get(self, path: str) -> Any:
+        return self.client.get(path, headers={"Authorization": f"Bearer {OPERATOR}"})
+
+
+def local_config(db_url: str, site_dir: Path, log_dir: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": db_url, "SITE_DIR": str(site_dir), "SIGNING_KEYS": json.dumps([KEY1]),
+        "LOG_KEYS": json.dumps([LOG_KEY]), "LOG_ORIGIN": LOG_ORIGIN, "LOG_DIR": str(log_dir),
+        "CORS_ORIGINS": f"{site_origin(site_dir)},{PAGE_ORIGIN}", "OPERATOR_TOKEN": OPERATOR,
+        "RATELIMIT": "100000/minute", "RATELIMIT_READS": "100000/minute", "SEAL_INTERVAL": 0, **extra,
+    }
+
+
+@pytest.fixture
+def local(backend: str, site: Served, tmp_path: Path) -> Iterator[Local]:
+    from consent_api import create_app
+
+    db_url = database(backend, tmp_path)
+    app = create_app(local_config(db_url, site.site_dir, tmp_path / "consent-log"))
+    app.extensions["consent"].log.create_schema()
+    yield Local(app, db_url, tmp_path / "consent-log")
+    app.extensions["consent"].log.engine.dispose()

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from consent_api.config import DEFAULTS
-from consent_api.receipt import build_receipt, request_digest
-from consent_api.storage import canonical, receipts, report_columns
+from consent_api.receipt import build_receipt, canonical, report_columns, request_digest
+from consent_api.storage import receipts
 
 PAGE = "http://127.0.0.1:8000/privacy/"
 SENTINEL_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
