@@ -14,7 +14,12 @@ got a 201 after its commit reached stable storage. While the load runs, a poller
 number of stored receipts and the size of the latest signed checkpoint every 50 ms: the
 worst time from a receipt's storing to its first checkpoint is printed as "sealed within".
 
-Usage: .venv/bin/python bench/bench_api.py [--seconds 10] [--connections 32] [--rounds 3]
+With ``--baseline REV`` the SQLite configurations also run on the code of that git revision
+(a worktree), alternating with this code round by round: a change's cost measured beside
+its baseline in the same run. The sealer's checks (the verified frontier, each row's own
+token) are timed in this process and printed.
+
+Usage: .venv/bin/python bench/bench_api.py [--seconds 10] [--connections 32] [--rounds 3] [--baseline REV]
        .venv/bin/python bench/bench_api.py --smoke    (seconds-long, run by the test suite)
 Needs: apt-get install wrk. Goals (issue 14): SQLite >= 1,000 receipts/s at p99 <= 100 ms;
 PostgreSQL with two processes >= one; every receipt sealed within 2 s.
@@ -36,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,6 +59,7 @@ class Setup:
     workers: int
     threads: int
     env: dict[str, str]
+    root: Path = ROOT  # the code it runs (a worktree of the baseline revision, or this one)
 
 
 def wrk(url: str, seconds: int, connections: int, version: str) -> dict[str, float]:
@@ -127,15 +134,16 @@ class SealWatch:
 
 
 def measure(setup: Setup, tmp: Path, args: argparse.Namespace, version: str) -> dict[str, float]:
-    env = dict(setup.env, CONSENT_WORKERS=str(setup.workers), CONSENT_THREADS=str(setup.threads))
+    env = dict(setup.env, CONSENT_WORKERS=str(setup.workers), CONSENT_THREADS=str(setup.threads),
+               PYTHONPATH=str(setup.root))
     if setup.app is None:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"], cwd=ROOT, env=env,
+        subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"], cwd=setup.root, env=env,
                        check=True, capture_output=True)
     port = free_port()
     log = tmp / f"{setup.name}-{port}.log"
     command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"] + ([setup.app] if setup.app else [])
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=dict(env, CONSENT_BIND=f"127.0.0.1:{port}"),
+        process = subprocess.Popen(command, cwd=setup.root, env=dict(env, CONSENT_BIND=f"127.0.0.1:{port}"),
                                    stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -198,6 +206,55 @@ def token_costs(env: dict[str, str], tmp: Path, requests: int) -> tuple[float, f
         process.wait(timeout=30)
 
 
+def seal_costs(env: dict[str, str], tmp: Path, receipts: int) -> dict[str, float]:
+    """What the sealer's checks cost, in this process on SQLite: proving the tree it extends is
+    the one it signed (with its cached frontier, and cold after a restart: the edge read back
+    and held against the checkpoint), and checking one row against its own token."""
+    from consent_api import create_app
+    from consent_api.integrity import row_problems
+    from consent_api.storage import receipts as table
+    from tests.api.conftest import request_body
+
+    config: dict[str, Any] = {k[len("CONSENT_"):]: v for k, v in env.items() if k.startswith("CONSENT_")}
+    config.update(DATABASE_URL=f"sqlite:///{tmp / 'seal-costs.sqlite3'}", SEAL_INTERVAL=0,
+                  CORS_ORIGINS="http://127.0.0.1:8000", LOG_DIR=str(tmp / "seal-costs-log"))
+    app = create_app(config)
+    svc = app.extensions["consent"]
+    svc.log.create_schema()
+    client = app.test_client()
+    for _ in range(receipts):
+        assert client.post("/api/v1/receipts", json=request_body()).status_code == 201
+    svc.sealer.seal()
+    sealer = svc.sealer
+
+    def frontier_ms(cold: bool, rounds: int = 200) -> float:
+        started = time.perf_counter()
+        for _ in range(rounds):
+            if cold:
+                sealer._frontier, sealer._file_last = None, False
+            with svc.log.engine.connect() as conn:
+                sealer._checked_frontier(conn)
+        return (time.perf_counter() - started) * 1000 / rounds
+
+    with svc.log.engine.connect() as conn:
+        rows = conn.execute(table.select()).all()
+    started = time.perf_counter()
+    for row in rows:
+        assert not row_problems(svc.signer, row)
+    row_us = (time.perf_counter() - started) * 1e6 / len(rows)
+    found = {"warm_ms": frontier_ms(False), "cold_ms": frontier_ms(True), "row_us": row_us}
+    svc.log.engine.dispose()
+    return found
+
+
+def baseline_tree(revision: str, tmp: Path) -> Path:
+    """A worktree of ``revision``: the code to measure this one against."""
+    where = tmp / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(where), revision], cwd=ROOT, check=True,
+                   capture_output=True)
+    return where
+
+
 def alternate(runs: dict[str, Callable[[], dict[str, float]]], rounds: int) -> dict[str, dict[str, float]]:
     """Run the measurements in turns, ``rounds`` times; the median round of each (by requests per second)."""
     results: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
@@ -213,9 +270,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="one short round of each part: checks the bench runs")
+    parser.add_argument("--baseline", help="a git revision whose SQLite figures are measured beside these, "
+                        "alternating round by round (the smoke run uses HEAD)")
     args = parser.parse_args()
     if args.smoke:
         args.seconds, args.rounds, args.connections = 1, 1, 8
+        args.baseline = args.baseline or ("HEAD" if (ROOT / ".git").exists() else None)
     configs = [(1, 16)] if args.smoke else [(1, 16), (2, 8), (2, 16)]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -228,6 +288,11 @@ def main() -> None:
         setups = [Setup(f"ceiling {w}x{t}", "bench.ceiling_app:create_app()", w, t, base_env) for w, t in configs]
         setups += [Setup(f"SQLite {w}x{t}", None, w, t,
                          dict(base_env, DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}")) for w, t in configs]
+        if args.baseline:
+            old = baseline_tree(args.baseline, tmp)
+            setups += [Setup(f"base SQLite {w}x{t}", None, w, t,
+                             dict(base_env, DATABASE_URL=f"sqlite:///{tmp / 'base.sqlite3'}",
+                                  CONSENT_LOG_DIR=str(tmp / "base-log")), old) for w, t in configs]
         if postgres_available():
             from sqlalchemy import create_engine
 
@@ -240,9 +305,16 @@ def main() -> None:
                        for w, t in ([(1, 16)] if args.smoke else [(1, 16), (2, 16)])]
         else:
             print(f"PostgreSQL is not reachable at {PG_URL}: measuring SQLite only", file=sys.stderr)
-        found = alternate({s.name: functools.partial(measure, s, tmp, args, version) for s in setups}, args.rounds)
+        try:
+            found = alternate({s.name: functools.partial(measure, s, tmp, args, version) for s in setups},
+                              args.rounds)
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
+                               capture_output=True)
         sqlite_env = dict(base_env, DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}")
         genuine_ms, forged_ms = token_costs(sqlite_env, tmp, 20 if args.smoke else 200)
+        costs = seal_costs(dict(base_env, CONSENT_SITE_DIR=str(site)), tmp, 50 if args.smoke else 1000)
     print(f"gunicorn -c deploy/gunicorn.conf.py (gthread; workers x threads as named); wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s on loopback, same 2 cores, unique valid receipt requests; median of {args.rounds} rounds")
     ceiling = max(r["rps"] for name, r in found.items() if name.startswith("ceiling"))
@@ -257,6 +329,12 @@ def main() -> None:
           f"1,000 receipts/s leaves {cores:.0f}.00, and the best ceiling alone takes {cores * 1000 / ceiling:.2f}")
     print(f"token check (GET /api/v1/receipts/<id> with a bearer token, median): genuine token {genuine_ms:.2f} ms, "
           f"forged compressed token of 7.5 KB {forged_ms:.2f} ms")
+    print(f"sealer's checks per turn: {costs['warm_ms']:.3f} ms with its verified frontier, {costs['cold_ms']:.2f} ms "
+          f"cold (edge read back and held against the signed root); each row's own token {costs['row_us']:.0f} us")
+    for w, t in configs:
+        if f"base SQLite {w}x{t}" in found:
+            print(f"SQLite {w}x{t}: {found[f'SQLite {w}x{t}']['rps'] / found[f'base SQLite {w}x{t}']['rps']:.0%} of "
+                  f"the baseline {args.baseline}'s rate in the same run")
     if any(r.get("sealed") == float("inf") for r in found.values()):
         raise SystemExit("some receipts were never sealed")
 

@@ -172,8 +172,12 @@ def document() -> dict[str, Any]:
             }},
             "/api/v1/openapi.json": {"get": {"summary": "This document",
                                              "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-            "/api/healthz": {"get": {"summary": "Liveness and database check",
-                                     "responses": {"200": {"description": "ok"}}}},
+            "/api/healthz": {"get": {"summary": "Liveness and database check; 'degraded' while sealing is halted "
+                                                "or receipt rows are held out of the log",
+                                     "responses": {"200": {"description": "ok or degraded"}}}},
+            "/api/metrics": {"get": {"summary": "The consent log's gauges (Prometheus text format)",
+                                     "responses": {"200": {"description": "metrics",
+                                                           "content": {"text/plain": {}}}}}},
         },
         "components": {
             "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {

@@ -82,8 +82,8 @@ def _json_body() -> Any:
         raise UnsupportedMediaType("send the body as application/json")
     raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before this returns
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if len(raw) > limit:  # a chunked body has no Content-Length to refuse it by up front
-        raise PayloadTooLarge(f"the body is over {limit} bytes")
+    if request.content_length is None and len(raw) >= limit:  # chunked: the server stopped reading at the limit
+        raise PayloadTooLarge(f"the body is {limit} bytes or more: a receipt request is far smaller")
     try:
         data = json.loads(raw, object_pairs_hook=_unique_keys)
     except RecursionError:

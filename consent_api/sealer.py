@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, text
+from sqlalchemy import bindparam, exists, or_, select, text
 
 from . import merkle
 from .checkpoint import Checkpoint, LogKey, SignedCheckpoint, last_checkpoint
@@ -265,9 +265,14 @@ class Sealer:
         if beyond is not None:
             raise LogTampered(f"receipt {str(beyond.receipt_id)[:36]} claims a leaf beyond the signed tree of size "
                               f"{size}: a receipt was given a leaf outside the sealer (or a checkpoint was removed)")
-        if conn.execute(select(nodes.c.idx).where(nodes.c.level == 0, nodes.c.idx >= size).limit(1)).first():
-            raise LogTampered(f"the database holds leaves beyond the signed tree of size {size}: a leaf was "
-                              "written outside the sealer (or a checkpoint was removed)")
+        levels = size.bit_length()
+        outside = or_(nodes.c.level >= levels, nodes.c.level < 0,
+                      *((nodes.c.level == level) & (nodes.c.idx >= size >> level) for level in range(levels)))
+        node = conn.execute(select(nodes.c.level, nodes.c.idx).where(outside).limit(1)).first()
+        if node is not None:
+            raise LogTampered(f"the database holds node (level {node.level}, index {node.idx}), which is not in the "
+                              f"signed tree of size {size}: a node was written outside the sealer (or a checkpoint "
+                              "was removed)")
         self._frontier = frontier
         return frontier
 

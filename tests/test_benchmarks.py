@@ -30,6 +30,7 @@ def test_the_api_benchmark_runs_and_every_receipt_is_sealed() -> None:
     rows = {line.split()[0] for line in out.splitlines()[2:] if line.strip()}
     assert {"ceiling", "SQLite"} <= rows, out
     assert "forged compressed token of 7.5 KB" in out, out
+    assert "sealer's checks per turn:" in out and "of the baseline HEAD's rate" in out, out
 
 
 def test_the_build_benchmark_runs() -> None:

@@ -203,7 +203,7 @@ def test_cors_allows_the_site_origin_only(api: Api, site: Served) -> None:
 
 def test_health_and_openapi_are_served(api: Api) -> None:
     status, _, health = api.call("GET", "api/healthz")
-    assert (status, health) == (200, {"status": "ok"})
+    assert (status, health) == (200, {"status": "ok", "sealing": "ok", "held_out_of_log": 0})
     status, _, document = api.call("GET", "api/v1/openapi.json")
     assert status == 200 and document["openapi"] == "3.1.0"
 

@@ -196,7 +196,7 @@ def test_the_product_server_answers_the_api_under_api(site: Served, tmp_path: Pa
     port = free_port()
     with serve(env_site, port) as served:
         status, headers, body = fetch(served.url("api/healthz"))
-    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert status == 200 and json.loads(body) == {"status": "ok", "sealing": "ok", "held_out_of_log": 0}
     assert headers["Content-Type"] == "application/json"
 
 

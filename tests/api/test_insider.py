@@ -38,7 +38,7 @@ def b64(hashes: list[bytes]) -> list[str]:
 
 def fabricated(receipt: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A receipt the visitor never gave: theirs, with advertising granted, under a new id."""
-    fake = json.loads(json.dumps(receipt))
+    fake: dict[str, Any] = json.loads(json.dumps(receipt))
     fake["consentReceiptID"] = str(uuid.uuid4())
     fake["choices"]["advertising"] = True
     fake.update(changes)
@@ -350,7 +350,7 @@ def test_consent_verify_checks_checkpoints_of_other_sizes_with_consistency_proof
     honest = [local.post() for _ in range(4)]
     local.seal()
     local.post()
-    [note5] = local.seal()
+    assert len(local.seal()) == 1
     mine = download(local, honest[0])
     notes = split_notes(checkpoints_file(local).read_text())
     proven = verify_receipt(mine, VERIFIERS, notes, consistency_from(local))

@@ -71,7 +71,7 @@ def test_a_script_injected_into_a_page_is_refused(
 
 def test_the_api_behind_nginx_answers_with_its_own_headers(production: Product) -> None:
     status, headers, body = fetch(production.url("api/healthz"))
-    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    assert (status, json.loads(body)) == (200, {"status": "ok", "sealing": "ok", "held_out_of_log": 0})
     assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
     assert headers["Strict-Transport-Security"].startswith("max-age=")
 
