@@ -301,7 +301,8 @@ def main() -> None:
             engine = create_engine("postgresql+psycopg://" + PG_URL.split("://", 1)[1])
             metadata.drop_all(engine)
             engine.dispose()
-            setups += [Setup(f"PostgreSQL {w}x{t}", None, w, t, dict(base_env, DATABASE_URL=PG_URL))
+            setups += [Setup(f"PostgreSQL {w}x{t}", None, w, t,  # another log: its own checkpoints file
+                             dict(base_env, DATABASE_URL=PG_URL, CONSENT_LOG_DIR=str(tmp / "pg-log")))
                        for w, t in ([(1, 16)] if args.smoke else [(1, 16), (2, 16)])]
         else:
             print(f"PostgreSQL is not reachable at {PG_URL}: measuring SQLite only", file=sys.stderr)

@@ -76,10 +76,14 @@ def token_problem(signer: ReceiptSigner, row: Any) -> str | None:
 def row_problems(signer: ReceiptSigner, row: Any) -> list[str]:
     """Every reason not to trust the row, each a phrase naming what is wrong; empty if none."""
     problem = token_problem(signer, row)
-    body, bad_body = body_of(row)
-    problems = [p for p in (problem, bad_body) if p]
-    if body is None:
-        return problems
+    if problem is None:  # the body is byte for byte the one the API issued (and wrote canonical)
+        body: dict[str, Any] | None = json.loads(body_text(row))
+        problems = []
+    else:
+        body, bad_body = body_of(row)
+        problems = [p for p in (problem, bad_body) if p]
+    if not isinstance(body, dict):
+        return problems or ["its body is not a receipt object (the row is corrupt)"]
     try:
         expected = copied_columns(body)
     except (KeyError, TypeError, AttributeError):

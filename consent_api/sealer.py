@@ -238,7 +238,9 @@ class Sealer:
             old = trusted.checkpoint
             if latest is None or size < old.size:
                 raise LogTampered(f"the database's latest checkpoint is of size {size}, but a checkpoint of size "
-                                  f"{old.size} was signed: checkpoints or leaves were removed (a rollback)")
+                                  f"{old.size} was signed: checkpoints or leaves were removed (a rollback; or, if "
+                                  f"this database replaced the log's on purpose, {self.checkpoints_file} is the "
+                                  "old log's: move it aside)")
             if size == old.size and latest.checkpoint.root != old.root:
                 raise LogTampered(f"the database's checkpoint of size {size} is not the one signed (a fork)")
             if size > old.size:
