@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from markupsafe import Markup
 from pygal.style import Style
 from sqlalchemy import Engine, case, func, or_, select
 
-from .storage import receipts
+from .storage import quarantine, receipts
 
 # pygal appends an import hook for its map plugins to sys.meta_path: a finder of the kind Python
 # deprecated (find_module only), which raises an ImportWarning for every module any code fails
@@ -78,6 +79,7 @@ class Figures:
     latest: Tally
     total: Tally
     changes: list[tuple[str, Change]]  # (period label, change)
+    held: list[tuple[str, int]] = field(default_factory=list)  # rows held out of the log: (why, how many)
 
 
 def count(engine: Engine, since: int, until: int) -> tuple[list[Any], list[Any]]:
@@ -85,7 +87,8 @@ def count(engine: Engine, since: int, until: int) -> tuple[list[Any], list[Any]]
     field; and each subject's first and latest choice (its receipts numbered in order, and
     counted, in one pass: the first is number 1, the latest number n)."""
     day = receipts.c.created_day
-    window = (day >= since) & (day < until)
+    # Rows the sealer held out of the log (they fail their own token) are not counted.
+    window = (day >= since) & (day < until) & receipts.c.seq.not_in(select(quarantine.c.seq))
     fields = (day, receipts.c.method, receipts.c.gpc, receipts.c.policy_id, receipts.c.policy_version,
               receipts.c.config_revision, receipts.c.choices)
     by_day = select(*fields, func.count().label("n")).where(window).group_by(*fields)
@@ -103,6 +106,17 @@ def count(engine: Engine, since: int, until: int) -> tuple[list[Any], list[Any]]
              .group_by(ranked.c.method, ranked.c.gpc, ranked.c.choices))
     with engine.connect() as conn:
         return list(conn.execute(by_day)), list(conn.execute(views))
+
+
+def held_rows(engine: Engine) -> list[tuple[str, int]]:
+    """Why receipt rows were held out of the log, and how many for each reason (the ids and
+    values a reason names are left out: the report holds no id)."""
+    reasons: dict[str, int] = defaultdict(int)
+    with engine.connect() as conn:
+        for reason in conn.execute(select(quarantine.c.reason)).scalars():
+            for part in str(reason).split("; "):
+                reasons[re.sub(r"\s*\([^)]*\)", "", part)] += 1
+    return sorted(reasons.items(), key=lambda kv: -kv[1])
 
 
 # -- periods --------------------------------------------------------------------------------------
@@ -152,7 +166,7 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
     by_start = sorted(versions.items(), key=lambda kv: seen_version[kv[0]])
     return Figures(first_day, last_day, by, threshold, optional + older, list(periods.items()), by_start,
                    sorted(revisions.items(), key=lambda kv: seen_revision[kv[0]]), first, latest, total,
-                   [(period_of(c.day, by), c) for c in changes])
+                   [(period_of(c.day, by), c) for c in changes], held_rows(engine))
 
 
 def _changes(site: Any, revisions: dict[str, int], start: int, end: int) -> list[Change]:
@@ -320,6 +334,15 @@ def render(f: Figures, *, site_name: str, generated: dt.datetime) -> str:
         "Visitors by their first and latest choice", ["View", "Visitors", *granted, "Sent GPC", "Withdrawal"],
         [[v, shown_count(t.receipts, th), *_grant_cells(t, cats, th), shown_rate(t.gpc, t.receipts, th),
           shown_count(t.methods["withdrawal"], th)] for v, t in views]))
+
+    if f.held:
+        sections.append(Section(
+            "held", "Rows that failed their own token",
+            "Receipt rows the consent log's sealer held out of the log: their token does not vouch for them "
+            "(a row written or edited outside the API). They are not counted above; "
+            "'flask --app consent_api verify' names each.",
+            [], "Rows held out of the log, by what is wrong", ["What is wrong", "Rows"],
+            [[why, str(n)] for why, n in f.held]))
 
     return TEMPLATES.get_template("report.html").render(
         site=site_name, span=f"{_date(f.since):%d %B %Y} to {_date(f.until - 1):%d %B %Y}",

@@ -214,6 +214,11 @@ def test_a_fabricated_row_is_never_sealed_served_or_shown(local: Local, token: s
     reason = "its token was issued for another receipt" if token == "copied" else "its token is not genuine"
     assert code == 1 and f"({fake_id}): held out of the log, as it fails its own token: {reason}" in report
     assert local.flask("seal").stdout.count("1 receipt row(s) held out of the log") == 1
+    report = local.operator_get("/api/v1/report").get_data(as_text=True)
+    held = report[report.index('id="held"'):]
+    assert "Rows that failed their own token" in held
+    assert f'<th scope="row">{reason.split(" (")[0]}</th><td>1</td>' in held
+    assert fake_id not in report
 
 
 def test_an_honest_row_held_out_of_the_log_by_a_forged_quarantine_entry_is_named(local: Local) -> None:

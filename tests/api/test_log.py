@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from consent_api import merkle
-from consent_api.checkpoint import LogKey
+from consent_api.checkpoint import LogKey, split_notes
 from tests.api.conftest import KEY1, KEY2, PAGE_ORIGIN, Api, api_env, database, request_body, start
 from tests.harness import BUILD_DATE, ROOT, Served, cli
 
@@ -381,6 +381,10 @@ def test_a_visitor_proves_a_downloaded_receipt_with_nothing_but_the_sites_publis
     api = start(env, tmp_path)
     try:
         post_many(api, 3)
+        deadline = time.monotonic() + 10  # sealed, so that the fourth is in a checkpoint of its own
+        while str(api.call("GET", "api/v1/log/checkpoint")[2]).split("\n")[1:2] != ["3"]:
+            assert time.monotonic() < deadline, "the first three receipts were not sealed within 10 s"
+            time.sleep(0.1)
         body = request_body()
         status, _, created = api.call("POST", "api/v1/receipts", body)
         assert status == 201 and created["proof"] is None  # stored now, sealed within a second
@@ -392,6 +396,15 @@ def test_a_visitor_proves_a_downloaded_receipt_with_nothing_but_the_sites_publis
             download = api.call("GET", f"api/v1/receipts/{body['receipt_id']}?format=json&download=1",
                                 headers=auth)[2]
         assert download["proof"]["tree_size"] == 4
+        # With the API at hand, the tool also checks the witnessed checkpoints against one another.
+        witnessed = tmp_path / "log" / "checkpoints"
+        assert len({n.split("\n")[1] for n in split_notes(witnessed.read_text())}) >= 2  # two sizes at least
+        (tmp_path / "live.json").write_text(json.dumps(download))
+        live = subprocess.run([str(Path(sys.executable).parent / "consent-verify"), str(tmp_path / "live.json"),
+                               "--key", str(tmp_path / "log" / "consent-log.pub"), "--checkpoint", str(witnessed),
+                               "--api", api.base], capture_output=True, text=True, timeout=60)
+        assert live.returncode == 0, live.stderr
+        assert "checkpoints given agree" in live.stdout and "not checked" not in live.stdout
     finally:
         api.stop()
     published = tmp_path / "published-site"
