@@ -25,7 +25,7 @@ from .checkpoint import NoteError, SignedCheckpoint, Verifier, open_note, purged
 from .integrity import row_problems
 from .receipt import canonical
 from .services import Services
-from .storage import checkpoint_problem
+from .storage import check_checkpoint_row
 
 
 def _given_checkpoints(svc: Services, files: list[Path], problems: list[str]
@@ -45,7 +45,7 @@ def _given_checkpoints(svc: Services, files: list[Path], problems: list[str]
         given += [(f"{path}: checkpoint of size {c.checkpoint.size}", c) for c in found]
         purge_bodies += [(str(path), b) for b in purges]
     for tree_size, note in svc.log.checkpoint_rows():
-        checked = checkpoint_problem(tree_size, note, verifiers)
+        checked = check_checkpoint_row(tree_size, note, verifiers)
         if isinstance(checked, str):
             problems.append(f"the database's checkpoint row of size {tree_size}: {checked}")
         else:

@@ -363,7 +363,7 @@ class ReceiptLog:
 
     def open_checkpoint(self, tree_size: Any, note: Any) -> SignedCheckpoint | None:
         """A checkpoint row, verified; None (and an error in the log) when it does not verify."""
-        problem = checkpoint_problem(tree_size, note, self.verifiers)
+        problem = check_checkpoint_row(tree_size, note, self.verifiers)
         if isinstance(problem, SignedCheckpoint):
             return problem
         if (tree_size, problem) not in self._reported:
@@ -454,7 +454,7 @@ def fetch_nodes(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int
     return found
 
 
-def checkpoint_problem(tree_size: Any, note: Any, verifiers: list[Verifier]) -> SignedCheckpoint | str:
+def check_checkpoint_row(tree_size: Any, note: Any, verifiers: list[Verifier]) -> SignedCheckpoint | str:
     """A checkpoint row's signed checkpoint, or what is wrong with it."""
     if not isinstance(note, str):
         return "its note is not text"

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from consent_api.config import DEFAULTS
 from consent_api.receipt import build_receipt, canonical, report_columns, request_digest
+from consent_api.signing import ReceiptSigner
 from consent_api.storage import receipts
 
 PAGE = "http://127.0.0.1:8000/privacy/"
@@ -47,7 +48,8 @@ class Choice:
 class Maker:
     """Turns Choices into stored rows, with the site's categories and versions."""
 
-    def __init__(self, site_dir: Path) -> None:
+    def __init__(self, site_dir: Path, signer: ReceiptSigner | None = None) -> None:
+        self.signer = signer  # signs each row's token as the API does (else a placeholder: not sealable)
         self.policies = json.loads((site_dir / "policies.json").read_text())
         self.categories = json.loads((site_dir / "consent.json").read_text())["categories"]
         self.settings = dict(DEFAULTS)
@@ -76,9 +78,12 @@ class Maker:
             assert self.fill(template, receipt_id, subject, stamp) == self.body(c, receipt_id, subject, stamp)[1]
         template, digest = self.templates[kind]
         body = self.fill(template, receipt_id, subject, stamp)
+        token = (self.signer.sign({"rid": receipt_id, "sid": subject, "sha": hashlib.sha256(body.encode()).hexdigest()})
+                 if self.signer else "t" * 420)
         return {"receipt_id": receipt_id, "subject_id": subject, "created_at": stamp,
                 "request_sha256": hashlib.sha256(f"{digest}{receipt_id}{stamp}".encode()).hexdigest(),
-                "body": body, "token": "t" * 420, "kid": "k1", **report_columns(json.loads(body))}
+                "body": body, "token": token, "kid": self.signer.newest.kid if self.signer else "k1",
+                **report_columns(json.loads(body))}
 
     @staticmethod
     def fill(template: str, receipt_id: str, subject: str, stamp: int) -> str:
@@ -89,9 +94,11 @@ class Maker:
                 .replace(f'"clientConsentedAt":"{SENTINEL_WHEN}"', f'"clientConsentedAt":"{when}"'))
 
 
-def store(engine: Engine, site_dir: Path, choices: Iterable[Choice], *, batch: int = 5000) -> int:
-    """Insert the receipts in transactions of ``batch``; returns how many."""
-    maker, done = Maker(site_dir), 0
+def store(engine: Engine, site_dir: Path, choices: Iterable[Choice], *, batch: int = 5000,
+          signer: ReceiptSigner | None = None) -> int:
+    """Insert the receipts in transactions of ``batch``; returns how many. With ``signer``, each
+    has the token the API would have issued (the sealer seals only such rows)."""
+    maker, done = Maker(site_dir, signer), 0
     items: Iterator[Choice] = iter(choices)
     while chunk := [maker.row(c) for c in islice(items, batch)]:
         with engine.begin() as conn:

@@ -22,11 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from consent_api import create_app, merkle
 from consent_api.checkpoint import Checkpoint, LogKey, read_notes
 from consent_api.receipt import canonical
-from consent_api.storage import checkpoints, metadata, nodes, quarantine, receipts
+from consent_api.storage import checkpoints, metadata, nodes, purges, quarantine, receipts
 from tests.api.conftest import LOG_KEY, LOG_ORIGIN, Local, database, local_config, request_body
 from tests.harness import Served
 
-TABLES = {t.name: t for t in (receipts, nodes, checkpoints, quarantine)}
+TABLES = {t.name: t for t in (receipts, nodes, checkpoints, quarantine, purges)}
 GENUINE = LogKey(LOG_KEY["name"], base64.b64decode(LOG_KEY["seed"]), LOG_KEY["created"])
 STRANGER = LogKey(LOG_ORIGIN, bytes(range(32)), "2026-01-01T00:00:00Z")
 

@@ -16,10 +16,13 @@ from lxml import html
 from sqlalchemy import select
 
 from consent_api.report import CSP
+from consent_api.signing import Key, ReceiptSigner
 from consent_api.storage import checkpoints, engine_for, nodes, receipts
-from tests.api.conftest import OPERATOR, Api, request_body
+from tests.api.conftest import KEY1, OPERATOR, Api, request_body
 from tests.api.generated import Choice, at, store
 from tests.harness import ROOT
+
+SIGNER = ReceiptSigner([Key(KEY1["kid"], KEY1["secret"])])  # the api fixture's token key
 
 R1, R2 = "1111111111111111", "2222222222222222"
 CHANGE = "2026-11-22"  # the seed's second version takes effect
@@ -92,7 +95,7 @@ def fingerprint(db_url: str) -> str:
 def loaded(api: Api) -> Iterator[tuple[Api, list[Choice]]]:
     made = scenario()
     engine = engine_for(api.env["DATABASE_URL"])
-    store(engine, Path(api.env["CONSENT_SITE_DIR"]), made)
+    store(engine, Path(api.env["CONSENT_SITE_DIR"]), made, signer=SIGNER)
     engine.dispose()
     yield api, made
 
@@ -181,7 +184,7 @@ def test_the_report_holds_counts_only_and_hides_small_groups(api: Api, tmp_path:
     made += [Choice(at("2026-09-23", n), {"necessary": True, "analytics": n % 2 == 0, "advertising": False},
                     version="2025-03-31", revision=R1) for n in range(30)]
     engine = engine_for(api.env["DATABASE_URL"])
-    store(engine, Path(api.env["CONSENT_SITE_DIR"]), made)
+    store(engine, Path(api.env["CONSENT_SITE_DIR"]), made, signer=SIGNER)
     with engine.connect() as conn:
         secrets = [v for r in conn.execute(select(receipts.c.receipt_id, receipts.c.subject_id, receipts.c.token))
                    for v in r]
