@@ -161,8 +161,7 @@ class Sealer:
             if conn.execute(_UNSEALED.with_only_columns(receipts.c.seq).limit(1)).first() is None:
                 return None
         with self.log.writing() as conn:
-            if self.log.postgres and not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                                      {"k": SEALER_LOCK}).scalar():
+            if not self._take_turn(conn):
                 return None
             started = time.perf_counter()
             frontier = self._checked_frontier(conn)
@@ -203,6 +202,14 @@ class Sealer:
         append_note(self.checkpoints_file, note)
         self._file_last = signed
         return note
+
+    def _take_turn(self, conn: Any) -> bool:
+        """One sealer at a time, across every process and machine: on PostgreSQL an advisory lock
+        held to the end of the transaction (False: another sealer holds it); SQLite's write
+        transaction is already exclusive. Everything the checks read is read under it, so no
+        other sealer's commit can fall between two of them."""
+        return not self.log.postgres or bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                                          {"k": SEALER_LOCK}).scalar())
 
     def _latest_in_db(self, conn: Any) -> SignedCheckpoint | None:
         """The database's latest checkpoint that verifies. Rows above it that do not (garbage, a
@@ -287,6 +294,8 @@ class Sealer:
             return
         if self._frontier is None or self._frontier.signed != latest:
             with self.log.writing() as conn:
+                if not self._take_turn(conn):
+                    return  # another sealer is at work: its checkpoint is checked next turn
                 latest = self._checked_frontier(conn).signed
             if latest is None:
                 return

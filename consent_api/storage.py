@@ -2,11 +2,12 @@
 
 A request inserts its receipt in one durable statement (SQLite WAL with
 ``synchronous=FULL``; PostgreSQL's default ``synchronous_commit``) and is answered after
-it: no chain head, nothing shared by every receipt. The sealer (``seal``, one at a time)
+it: no chain head, nothing shared by every receipt. The sealer (sealer.py, one at a time)
 later gives unsealed receipts their leaf index, stores the tree's new nodes and a signed
 checkpoint of the new size. Receipts are never updated by the API except to record their
 leaf index; a retention purge deletes receipts but keeps their leaf hashes, so the tree
-and every checkpoint still verify.
+and every checkpoint still verify. Every checkpoint read back is checked by its signature
+(``checkpoint``): whoever can write the database may have written it.
 """
 
 from __future__ import annotations

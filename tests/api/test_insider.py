@@ -378,3 +378,26 @@ def test_a_rolled_back_database_halts_the_sealer(local: Local) -> None:
     assert local.seal() == []
     assert "checkpoints or leaves were removed (a rollback" in str(local.svc.sealer.halted())
 
+
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_sealer_checks_and_signs_only_in_its_turn(local: Local, site: Any) -> None:
+    """While another sealer holds the turn (mid-transaction, about to commit a checkpoint), a
+    sealer neither signs nor checks: a check between two of the other's statements would see its
+    leaves before its checkpoint and halt on an honest log. (PostgreSQL: SQLite's write
+    transaction is exclusive by itself.)"""
+    from sqlalchemy import text
+
+    from consent_api.sealer import SEALER_LOCK
+
+    [local.post() for _ in range(3)]
+    local.seal()
+    other = restarted(local, site)  # another process, its frontier not yet checked
+    local.post()
+    with local.svc.log.engine.begin() as conn:  # the first sealer's turn, held open
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEALER_LOCK})
+        assert other.seal() == [] and other.svc.sealer.halted() is None
+        assert other.svc.sealer._frontier is None  # it read nothing of the tree outside its turn
+    assert len(other.seal()) == 1 and other.svc.sealer.halted() is None
+    other.svc.log.engine.dispose()
