@@ -1,4 +1,8 @@
-"""Bundle the widget's ES modules into one small script, and minify its stylesheet.
+"""Bundle the widget's ES modules into two small scripts, and minify its stylesheet.
+
+``boot`` is inlined in every page's <head> (Consent Mode defaults, the decision to ask, the
+banner mounted for the first paint); ``consent.js`` is loaded deferred (everything else);
+the stylesheet is inlined too, so nothing of the widget blocks the page's first paint.
 
 The modules follow one rule so this stays simple: they import and export named
 top-level functions and constants only, with unique names across modules. The
@@ -17,7 +21,8 @@ import rjsmin
 
 SRC = Path(__file__).parent / "src"
 #: Dependency order: each module only imports from modules before it.
-MODULES = ("store.js", "consentmode.js", "gate.js", "receipts.js", "ui.js", "main.js")
+MODULES = ("choice.js", "store.js", "consentmode.js", "gate.js", "receipts.js", "banner.js", "ui.js", "main.js")
+BOOT_MODULES = ("choice.js", "consentmode.js", "banner.js", "boot.js")
 IMPORT_RE = re.compile(r"^import\s+\{[^}]*\}\s+from\s+\"\./[a-z]+\.js\";\s*$", re.M)
 EXPORT_RE = re.compile(r"^export\s+(?=(?:async\s+)?function|const|let)", re.M)
 
@@ -35,18 +40,30 @@ class Asset:
         return f"{stem}.{digest}.{ext}"
 
 
-def bundle_js(src: Path = SRC) -> str:
+def bundle_js(src: Path = SRC, modules: tuple[str, ...] = MODULES) -> str:
     parts = []
-    for name in MODULES:
+    for name in modules:
         text = (src / name).read_text(encoding="utf-8")
         text = EXPORT_RE.sub("", IMPORT_RE.sub("", text))
         if re.search(r"^\s*(import|export)\b", text, re.M):
             raise ValueError(f"{src / name}: an import or export the bundler cannot flatten")
         parts.append(text)
-    return str(rjsmin.jsmin('(function(){"use strict";' + "\n".join(parts) + "})();\n"))
+    text = str(rjsmin.jsmin('(function(){"use strict";' + "\n".join(parts) + "})();\n"))
+    if "</" in text:
+        raise ValueError("the bundle holds '</', which would end an inline <script> early")
+    return text
 
 
-def build_assets(src: Path = SRC) -> tuple[Asset, Asset]:
-    """The shipped script and stylesheet."""
+@dataclass(frozen=True)
+class Assets:
+    js: Asset  # loaded deferred
+    css: Asset  # inlined in <head>
+    boot: str  # inlined in <head>, before any tag
+
+
+def build_assets(src: Path = SRC) -> Assets:
+    """The shipped scripts and stylesheet."""
     css = str(rcssmin.cssmin((src / "consent.css").read_text(encoding="utf-8")))
-    return Asset("consent.js", bundle_js(src)), Asset("consent.css", css)
+    if "</" in css:
+        raise ValueError("the stylesheet holds '</', which would end an inline <style> early")
+    return Assets(Asset("consent.js", bundle_js(src)), Asset("consent.css", css), bundle_js(src, BOOT_MODULES))

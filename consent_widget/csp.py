@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</script\s*>", re.S | re.I)
+STYLE = re.compile(r"<style(?:\s[^>]*)?>(?P<body>.*?)</style\s*>", re.S | re.I)
 TYPE = re.compile(r"""\stype\s*=\s*["']?([^"'\s>]+)""", re.I)
 JS_TYPES = {"", "text/javascript", "application/javascript", "module"}
 CHARSET = re.compile(r"<meta charset=[^>]*>", re.I)
@@ -38,12 +39,22 @@ def inline_script_hashes(html: str) -> set[str]:
         kind = TYPE.search(attrs)
         kind_value = kind.group(1).lower() if kind else ""
         if kind_value in JS_TYPES or (kind_value == "text/plain" and "data-consent" in attrs):
-            digest = hashlib.sha256(match.group("body").encode("utf-8")).digest()
-            found.add(f"'sha256-{base64.b64encode(digest).decode()}'")
+            found.add(_source(match.group("body")))
     return found
 
 
-def build_policy(hashes: Iterable[str], *, third_party: Iterable[str], api_url: str, site_url: str) -> str:
+def _source(text: str) -> str:
+    return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode('utf-8')).digest()).decode()}'"
+
+
+def inline_style_hashes(html: str) -> set[str]:
+    """``'sha256-…'`` sources of the inline stylesheets the build wrote (the consent widget's,
+    inlined so that it never blocks the first paint)."""
+    return {_source(m.group("body")) for m in STYLE.finditer(html)}
+
+
+def build_policy(hashes: Iterable[str], *, third_party: Iterable[str], api_url: str, site_url: str,
+                 styles: Iterable[str] = ()) -> str:
     """The fetch directives: this site, the hashed inline scripts, the consent API (when it has
     an origin of its own) and the inventory's third parties."""
     connect = ["'self'"]
@@ -55,7 +66,7 @@ def build_policy(hashes: Iterable[str], *, third_party: Iterable[str], api_url: 
     directives = [
         ("default-src", ["'self'"]),
         ("script-src", ["'self'", *sorted(hashes), *others]),
-        ("style-src", ["'self'"]),
+        ("style-src", ["'self'", *sorted(set(styles))]),
         ("img-src", ["'self'", "data:", *others]),
         ("font-src", ["'self'"]),
         ("connect-src", [*connect, *others]),
@@ -71,7 +82,8 @@ def apply(site_dir: Path, *, third_party: Iterable[str], api_url: str, site_url:
     pages = sorted(site_dir.rglob("*.html"))
     texts = {path: path.read_text(encoding="utf-8") for path in pages}
     hashes = set().union(*(inline_script_hashes(t) for t in texts.values())) if texts else set()
-    policy = build_policy(hashes, third_party=third_party, api_url=api_url, site_url=site_url)
+    styles = set().union(*(inline_style_hashes(t) for t in texts.values())) if texts else set()
+    policy = build_policy(hashes, third_party=third_party, api_url=api_url, site_url=site_url, styles=styles)
     meta = META.format(policy)
     for path, text in texts.items():
         found = CHARSET.search(text)

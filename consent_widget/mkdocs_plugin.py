@@ -22,7 +22,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from consent_api.checkpoint import Verifier, last_checkpoint
 
 from . import csp
-from .build import Asset, build_assets
+from .build import Assets, build_assets
 from .inventory import Inventory, InventoryError, load_inventory
 from .pages import cookie_page
 
@@ -39,7 +39,7 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
     """The consent widget, configured by data from the inventory."""
 
     inventory: Inventory
-    assets: tuple[Asset, Asset]
+    assets: Assets
     manifest: dict[str, Any]
     api_url: str
 
@@ -80,8 +80,9 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
         texts = self.inventory.texts_for(language)
         config.extra["consent_widget"] = {
             "runtime": json.dumps(runtime, separators=(",", ":")),
-            "js": f"{ASSET_DIR}/{self.assets[0].hashed_name}",
-            "css": f"{ASSET_DIR}/{self.assets[1].hashed_name}",
+            "js": f"{ASSET_DIR}/{self.assets.js.hashed_name}",
+            "css": self.assets.css.text,
+            "boot": self.assets.boot,
             "texts": texts,
             "policy": policy,
             "categories": [
@@ -118,8 +119,7 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
         generated = {
             page_path: cookie_page(self.inventory, language),
             "consent.json": json.dumps(self.manifest, indent=2) + "\n",
-            f"{ASSET_DIR}/{self.assets[0].hashed_name}": self.assets[0].text,
-            f"{ASSET_DIR}/{self.assets[1].hashed_name}": self.assets[1].text,
+            f"{ASSET_DIR}/{self.assets.js.hashed_name}": self.assets.js.text,
             ".well-known/gpc.json": json.dumps(self.gpc_statement()) + "\n",
         }
         generated.update(self.consent_log_files())

@@ -1,11 +1,15 @@
-// The consent widget. Runs in <head>, before any tag: sets Consent Mode defaults, decides
-// whether to ask (the banner is already in the page, shown by a class), and gates scripts.
+// The consent widget, loaded deferred: boot.js (inline in <head>) has already set Consent
+// Mode defaults and shown the banner if a choice is needed; this wires the choice, the
+// dialog, receipts and script gating, and the public API. Gated scripts stay inert
+// (type="text/plain") until it runs.
 
-import { setDefaults, updateConsentMode, gtag } from "./consentmode.js";
+import { updateConsentMode, gtag } from "./consentmode.js";
 import { activate, watch } from "./gate.js";
 import { enqueue, flush } from "./receipts.js";
-import { readChoice, isCurrent, writeChoice, deleteCookies, uuid } from "./store.js";
-import { mountBanner, showBanner, hideBanner, openDialog, closeDialog, readSwitches, bindDialog } from "./ui.js";
+import { readChoice, isCurrent } from "./choice.js";
+import { writeChoice, deleteCookies, uuid } from "./store.js";
+import { mountBanner, showBanner, hideBanner } from "./banner.js";
+import { openDialog, closeDialog, readSwitches, bindDialog } from "./ui.js";
 
 const cfg = JSON.parse(document.getElementById("imr-consent-config").textContent);
 const gpc = navigator.globalPrivacyControl === true;
@@ -63,8 +67,7 @@ function choose(wanted, method) {
 
 const all = (value) => Object.fromEntries(optional.map((c) => [c.id, value]));
 
-setDefaults();
-if (open) mountBanner();
+if (open) mountBanner(); // already done by boot.js, unless the page has no inline boot
 if (current && gpc && optional.some((c) => c.gpc && rec.c[c.id])) {
   choose(rec.c, "gpc"); // the signal wins over an earlier choice
 } else if (!current && gpc && optional.every((c) => c.gpc)) {

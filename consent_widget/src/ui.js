@@ -7,32 +7,7 @@ import { loadReceipt } from "./store.js";
 const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), [tabindex]:not([tabindex='-1'])";
 let returnFocus = null;
 
-const root = () => document.documentElement.classList;
 export const dialog = () => document.getElementById("imr-consent-dialog");
-
-/** Put the banner (a <template> in <head>) first in <body> as soon as the body exists:
- * before the first paint, and first in the tab order. */
-export function mountBanner() {
-  const mount = () => {
-    const tpl = document.getElementById("imr-consent-banner-template");
-    if (tpl && !document.getElementById("imr-consent-banner")) document.body.prepend(tpl.content.cloneNode(true));
-  };
-  if (document.body) return mount();
-  new MutationObserver((_, observer) => {
-    if (!document.body) return;
-    observer.disconnect();
-    mount();
-  }).observe(document.documentElement, { childList: true });
-}
-
-export function showBanner(policyChanged) {
-  root().add("imr-consent-ask");
-  root().toggle("imr-consent-changed", !!policyChanged);
-}
-
-export function hideBanner() {
-  root().remove("imr-consent-ask", "imr-consent-changed");
-}
 
 /** Open the dialog with the switches showing ``state`` (all off when nothing was chosen). */
 export function openDialog(cfg, state) {

@@ -8,6 +8,7 @@ generated rewrites, and its output must read exactly as each version.
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
@@ -99,3 +100,35 @@ def test_a_reader_jumps_through_the_changes_with_the_keyboard(site: Served, page
     assert page.locator(f"#{target}").is_visible()
     summary_links = page.locator(".legal-summary a")
     assert summary_links.count() >= 3  # the summary names sections; each name links to its changes
+
+
+SCRIPTS = ("performance.getEntriesByType('resource').map((e) => e.name)"
+           ".filter((n) => /javascripts\\/[a-z]+\\.js/.test(n)).map((n) => n.match(/javascripts\\/([a-z]+\\.js)/)[1])")
+
+
+@pytest.mark.parametrize(("path", "script"), [("privacy/", "print.js"), ("privacy/2026-11-22/changes/", "changes.js"),
+                                              ("privacy/compare/", "compare.js"), ("privacy/history/", None)])
+def test_each_page_loads_only_the_script_it_uses(site: Served, page: Any, path: str, script: str | None) -> None:
+    page.goto(site.url(path))
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(SCRIPTS) == ([script] if script else [])
+
+
+def test_a_page_reached_by_instant_navigation_gets_its_script_and_only_once(site: Served, page: Any) -> None:
+    """Material's instant navigation swaps the page in without a load: the script of the new page
+    runs when it is entered, and its listeners are not added twice by a second visit."""
+    page.goto(site.url("privacy/2025-03-31/"))
+    for _ in range(2):  # there and back, twice
+        page.locator("article").get_by_role("link", name="see what changed").first.click()
+        page.wait_for_url(site.url("privacy/2026-11-22/changes/"))
+        following = page.get_by_role("button", name="Next change")
+        expect(following).to_be_visible()
+        following.click()
+        expect(page.locator(".legal-change-status")).to_contain_text("Change 1 of")  # one step, not two
+        page.go_back()
+        page.wait_for_url(site.url("privacy/2025-03-31/"))
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never a full load
+    page.goto(site.url("privacy/history/"))
+    page.get_by_role("link", name="Compare any two versions").click()
+    page.wait_for_url(re.compile(re.escape(site.url("privacy/compare/"))))
+    expect(page.locator("[data-compare-status]")).to_contain_text("compared with")

@@ -1,13 +1,17 @@
-// Next/previous change on a redline page, and the Print button of a version page. Without
-// JavaScript the buttons stay invisible (their space kept, so nothing shifts) and the list of
-// changed sections still links to every section's first change. Works with Material's instant
-// navigation: everything is looked up at the time of the click.
+// Next/previous change on a redline page (only changes pages load it). Without JavaScript the
+// buttons stay invisible (their space kept, so nothing shifts) and the list of changed sections
+// still links to every section's first change. Material's instant navigation runs the script
+// again each time a changes page is entered: the page is set up then, the document's listeners
+// are added once, and everything is looked up at the time of the click.
 (function () {
   "use strict";
+  if (window.legalChanges) return window.legalChanges();
   var at = { redline: null, index: -1 };
 
   function setup() {
-    document.querySelectorAll(".legal-needs-js").forEach(function (el) { el.classList.add("legal-js-ready"); });
+    document.querySelectorAll("[data-change-nav].legal-needs-js").forEach(function (el) {
+      el.classList.add("legal-js-ready");
+    });
     var nav = document.querySelector("[data-change-nav]");
     var redline = document.querySelector(".legal-redline");
     if (!nav || !redline) return;
@@ -29,10 +33,6 @@
   }
 
   document.addEventListener("click", function (event) {
-    if (event.target.closest && event.target.closest("[data-print]")) {
-      window.print();
-      return;
-    }
     var button = event.target.closest && event.target.closest("[data-change-step]");
     if (!button) return;
     event.preventDefault();
@@ -45,7 +45,6 @@
       at.index = Array.prototype.indexOf.call(at.redline.querySelectorAll("[data-change]"), change);
     }
   });
-  if (typeof document$ !== "undefined") document$.subscribe(setup); // Material's page-change signal
-  else document.addEventListener("DOMContentLoaded", setup);
+  window.legalChanges = setup;
   setup();
 })();
