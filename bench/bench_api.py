@@ -270,6 +270,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="one short round of each part: checks the bench runs")
+    parser.add_argument("--only", help="measure only the configurations whose name contains this (e.g. 2x16)")
     parser.add_argument("--baseline", help="a git revision whose SQLite figures are measured beside these, "
                         "alternating round by round (the smoke run uses HEAD)")
     args = parser.parse_args()
@@ -306,6 +307,8 @@ def main() -> None:
                        for w, t in ([(1, 16)] if args.smoke else [(1, 16), (2, 16)])]
         else:
             print(f"PostgreSQL is not reachable at {PG_URL}: measuring SQLite only", file=sys.stderr)
+        if args.only:
+            setups = [s for s in setups if args.only in s.name]
         try:
             found = alternate({s.name: functools.partial(measure, s, tmp, args, version) for s in setups},
                               args.rounds)
@@ -318,7 +321,7 @@ def main() -> None:
         costs = seal_costs(dict(base_env, CONSENT_SITE_DIR=str(site)), tmp, 50 if args.smoke else 1000)
     print(f"gunicorn -c deploy/gunicorn.conf.py (gthread; workers x threads as named); wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s on loopback, same 2 cores, unique valid receipt requests; median of {args.rounds} rounds")
-    ceiling = max(r["rps"] for name, r in found.items() if name.startswith("ceiling"))
+    ceiling = max([r["rps"] for name, r in found.items() if name.startswith("ceiling")] or [float("nan")])
     cores = os.cpu_count() or 1
     print(f"{'':22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of best ceiling':>17}{'sealed within s':>17}"
           f"{'core-ms/req':>13}")

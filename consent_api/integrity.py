@@ -16,6 +16,7 @@ from typing import Any
 
 from .receipt import canonical, report_columns
 from .signing import ReceiptSigner
+from .storage import Stored
 
 #: Columns copied from the body: (column, what it is in the body), for the messages.
 COPIED = {
@@ -34,7 +35,7 @@ def copied_columns(body: dict[str, Any]) -> dict[str, Any]:
 
 def body_text(row: Any) -> Any:
     """The stored body's text, of a database row or of a storage.Stored."""
-    return row.body_json if hasattr(row, "body_json") else row.body
+    return row.body_json if isinstance(row, Stored) else row.body  # (hasattr on a Row raises inside)
 
 
 def body_of(row: Any) -> tuple[dict[str, Any] | None, str | None]:

@@ -230,7 +230,7 @@ def test_an_honest_row_held_out_of_the_log_by_a_forged_quarantine_entry_is_named
     assert code == 1 and "but it passes: an honest receipt was held back" in report
 
 
-def test_a_row_given_a_leaf_outside_the_sealer_halts_sealing_and_fails_verify(local: Local) -> None:
+def test_a_row_given_a_leaf_outside_the_sealer_halts_sealing_and_fails_verify(local: Local, site: Any) -> None:
     [local.post() for _ in range(3)]
     local.seal()
     answer = local.post()
@@ -238,7 +238,11 @@ def test_a_row_given_a_leaf_outside_the_sealer_halts_sealing_and_fails_verify(lo
               {"r": answer["receipt"]["consentReceiptID"]})
     local.post()
     assert local.seal() == []
-    assert "claims a leaf beyond the signed tree of size 3" in str(local.svc.sealer.halted())
+    assert "already stands where the tree of size 3 grows" in str(local.svc.sealer.halted())
+    again = restarted(local, site)  # a sealer that reads the tree back names the row at once
+    assert again.flask("seal", "--resume").exit_code == 1
+    assert "claims a leaf beyond the signed tree of size 3" in str(again.svc.sealer.halted())
+    again.svc.log.engine.dispose()
     code, report = verify(local)  # no witness file: the database's own checkpoints suffice
     assert code == 1 and "sealed beyond the latest signed checkpoint (size 3)" in report
 
