@@ -1,6 +1,7 @@
 """The sealer: adds new receipts to the log's Merkle tree and signs a checkpoint, every
-``SEAL_INTERVAL`` seconds in a background thread of each API process, or on demand
-(``flask --app consent_api seal``). Sealers of several processes or machines take turns;
+``SEAL_INTERVAL`` seconds in a background thread of one API process per machine (the one
+holding ``sealer.lock``), or on demand (``flask --app consent_api seal``). Sealers of several
+machines take turns;
 every checkpoint a sealer signs is appended to this machine's checkpoints file, the copy
 the operator ships off the machine for witnesses.
 
