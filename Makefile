@@ -16,7 +16,7 @@ setup: $(VENV)/.installed
 
 ## Build the site (with drafts and upcoming versions, marked) and serve it on http://127.0.0.1:$(PORT)/
 run: setup
-	$(BIN)/imarouter-legal serve --preview --port $(PORT)
+	$(BIN)/imarouter-local --preview --port $(PORT)
 
 system-deps:
 	./scripts/install-system-deps.sh

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from consent_log.checkpoint import LogKey, published_keys
+
 from . import errors
-from .checkpoint import LogKey, published_keys
-from .config import DEFAULTS, check_operator_token, from_environment, load_keys, load_log_keys, log_origin
+from .config import check_operator_token, load_keys, load_log_keys, log_origin, resolve
 from .sealer import Sealer
 from .services import Services
 from .signing import ReceiptSigner
@@ -28,10 +29,7 @@ from .storage import ReceiptLog, engine_for
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The API, configured from defaults, then ``CONSENT_*`` variables, then ``config``."""
     app = Flask(__name__)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_mapping(from_environment())
-    if config:
-        app.config.from_mapping(config)
+    app.config.from_mapping(resolve(config))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     settings = dict(app.config)
     check_operator_token(settings)

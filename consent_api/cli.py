@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from .checkpoint import log_keys_json, new_log_key, parse_log_keys, purge_body
+from consent_log.checkpoint import KeyFileError, log_keys_json, new_log_key, parse_log_keys, purge_body
+
 from .config import write_secret
 from .errors import ConfigError
 from .report import PERIODS, html_report, window
@@ -90,37 +91,12 @@ def rotate_log(log_key_file: Path, name: str, log_dir: Path) -> None:
         existing = parse_log_keys(text, str(log_key_file)) if text is not None else []
         existing.append(new_log_key(name))
         write_secret(log_key_file, log_keys_json(existing))
-    except ConfigError as exc:
+    except (ConfigError, KeyFileError) as exc:
         raise click.ClickException(str(exc)) from None
     publish_log_keys(log_dir, existing)
     log.warning("log key added: %s", existing[-1].verifier.text())
     click.echo(f"{log_key_file}: new log key {existing[-1].verifier.text()}\n"
                f"{log_dir}: public keys written; rebuild the site to publish them and restart the API")
-
-
-@click.command("consent-verify")
-@click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="a signed checkpoint, or a checkpoints file: each must agree with the receipt's")
-@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="the log's public key: consent-log.pub or consent-log.json, as the site publishes them")
-@click.option("--api", "api_url", help="the site's URL: fetch the consistency proofs between the checkpoints "
-              "given from its /api/ (without it, checkpoints of different sizes are not checked against each other)")
-def verify_receipt_command(receipt: Path, checkpoint_file: Path | None, key_file: Path, api_url: str | None) -> None:
-    """Prove, offline and with no secret, that a downloaded consent receipt is in the consent log,
-    and that every checkpoint given agrees with it (no fork, no rewrite)."""
-    from .audit import ReceiptCheckError, fetch_consistency, read_verifiers, verify_receipt
-    from .checkpoint import is_purge, split_notes
-
-    try:
-        download = json.loads(receipt.read_text(encoding="utf-8"))
-        notes = ([n for n in split_notes(checkpoint_file.read_text(encoding="utf-8", errors="replace"))
-                  if not is_purge(n)] if checkpoint_file else None)
-        click.echo(verify_receipt(download if isinstance(download, dict) else {}, read_verifiers(key_file), notes,
-                                  fetch_consistency(api_url) if api_url else None))
-    except (ReceiptCheckError, ValueError, OSError, RecursionError) as exc:
-        click.echo(f"{receipt}: not verified: {exc}", err=True)
-        sys.exit(1)
 
 
 def register_commands(app: Flask) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .checkpoint import LogKey, log_keys_json, new_log_key, parse_log_keys
+from consent_log.checkpoint import KeyFileError, LogKey, log_keys_json, new_log_key, parse_log_keys
+
 from .errors import ConfigError
 from .signing import Key, keys_json, new_key, parse_keys
 
@@ -47,7 +49,12 @@ INTEGERS = {"MAX_CONTENT_LENGTH", "TRUSTED_PROXIES", "EXPIRY_DAYS", "TOKEN_DAYS"
 NUMBERS = {"SEAL_INTERVAL"}
 
 
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def resolve(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings: the defaults, then the environment, then ``config``."""
+    return {**DEFAULTS, **from_environment(environ), **(config or {})}
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     found: dict[str, Any] = {}
     if env.get("DATABASE_URL"):
@@ -141,21 +148,27 @@ def log_origin(settings: dict[str, Any], site_url: str) -> str:
 
 def load_log_keys(settings: dict[str, Any], origin: str) -> list[LogKey]:
     """The log's Ed25519 keys (newest signs); outside development, starting without one is refused."""
-    if settings.get("LOG_KEYS"):
-        keys = parse_log_keys(str(settings["LOG_KEYS"]), "CONSENT_LOG_KEYS")
-    elif settings.get("LOG_KEY_FILE"):
-        path = Path(settings["LOG_KEY_FILE"])
-        if path.exists():
-            keys = parse_log_keys(_read_secret(path), str(path))
-        elif settings["ENV"] == "development":
-            keys = [new_log_key(origin)]
-            write_secret(path, log_keys_json(keys))
-        else:
-            raise ConfigError(f"{path}: no log key file (create one with "
-                              f"'consent-keys rotate-log --log-key-file {path} --name {origin}')")
-    else:
-        raise ConfigError("no log key: set CONSENT_LOG_KEYS or CONSENT_LOG_KEY_FILE "
-                          "(or CONSENT_ENV=development with CONSENT_LOG_KEY_FILE for a local key)")
+    try:
+        keys = _log_keys(settings, origin)
+    except KeyFileError as exc:
+        raise ConfigError(str(exc)) from None
     if settings.get("LOG_ORIGIN") and keys[-1].name != origin:
         raise ConfigError(f"the newest log key is named '{keys[-1].name}', not the log's origin '{origin}'")
     return keys
+
+
+def _log_keys(settings: dict[str, Any], origin: str) -> list[LogKey]:
+    if settings.get("LOG_KEYS"):
+        return parse_log_keys(str(settings["LOG_KEYS"]), "CONSENT_LOG_KEYS")
+    if settings.get("LOG_KEY_FILE"):
+        path = Path(settings["LOG_KEY_FILE"])
+        if path.exists():
+            return parse_log_keys(_read_secret(path), str(path))
+        if settings["ENV"] == "development":
+            keys = [new_log_key(origin)]
+            write_secret(path, log_keys_json(keys))
+            return keys
+        raise ConfigError(f"{path}: no log key file (create one with "
+                          f"'consent-keys rotate-log --log-key-file {path} --name {origin}')")
+    raise ConfigError("no log key: set CONSENT_LOG_KEYS or CONSENT_LOG_KEY_FILE "
+                      "(or CONSENT_ENV=development with CONSENT_LOG_KEY_FILE for a local key)")

@@ -14,7 +14,9 @@ import hashlib
 import json
 from typing import Any
 
-from .receipt import canonical, report_columns
+from consent_log.leaf import canonical
+
+from .receipt import report_columns
 from .signing import ReceiptSigner
 from .storage import Stored
 

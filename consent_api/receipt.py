@@ -5,13 +5,9 @@ collection method, GPC). No IP address, raw or truncated, is stored."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-
-def canonical(data: Any) -> str:
-    """RFC 8785 canonical JSON for receipts (ASCII keys, no floats): sorted keys, no spaces."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+from consent_log.leaf import canonical
 
 
 def report_columns(body: dict[str, Any]) -> dict[str, Any]:

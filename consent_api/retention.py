@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import merkle
+from consent_log import merkle
+
 from .integrity import body_of, row_problems
 from .signing import ReceiptSigner
 from .storage import ReceiptLog

@@ -14,7 +14,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from . import merkle
+from consent_log import merkle
+from consent_log.leaf import canonical
+
 from .errors import (
     ApiError,
     Conflict,
@@ -28,7 +30,7 @@ from .errors import (
 )
 from .integrity import row_problems
 from .openapi import document
-from .receipt import build_receipt, canonical, report_columns, request_digest
+from .receipt import build_receipt, report_columns, request_digest
 from .report import CSP, html_report, window
 from .services import Services
 from .storage import Duplicate, NewReceipt, Stored

@@ -31,8 +31,9 @@ from typing import Any
 from sqlalchemy import bindparam, exists, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
-from . import merkle
-from .checkpoint import Checkpoint, LogKey, SignedCheckpoint, last_checkpoint
+from consent_log import merkle
+from consent_log.checkpoint import Checkpoint, LogKey, SignedCheckpoint, last_checkpoint
+
 from .integrity import row_problems
 from .signing import ReceiptSigner
 from .storage import ReceiptLog, checkpoints, fetch_nodes, nodes, quarantine, receipts
@@ -104,6 +105,7 @@ class Sealer:
         self._start_lock = threading.Lock()
         self._turn_lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -327,11 +329,18 @@ class Sealer:
             return
         with self._start_lock:
             if not self._started:
-                threading.Thread(target=self._run, name="consent-log-sealer", daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name="consent-log-sealer", daemon=True)
+                self._thread.start()
                 self._started = True
 
     def stop(self) -> None:
+        """Stop the background sealer after its turn, and let another process of the machine seal."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._machine_lock is not None:
+            os.close(self._machine_lock)  # releases sealer.lock
+            self._machine_lock = None
 
     def _machine_turn(self) -> bool:
         """One background sealer per machine (per checkpoints file): the process that holds

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .checkpoint import LogKey, Verifier
+from consent_log.checkpoint import LogKey, Verifier
+
 from .sealer import Sealer
 from .signing import ReceiptSigner
 from .sitedata import SiteData

@@ -47,8 +47,9 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from . import merkle
-from .checkpoint import NoteError, SignedCheckpoint, Verifier, open_note
+from consent_log import merkle
+from consent_log.checkpoint import NoteError, SignedCheckpoint, Verifier, open_note
+
 from .errors import ConfigError
 from .groupcommit import GroupCommit
 from .receipt import report_columns

@@ -19,7 +19,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from consent_api.checkpoint import Verifier, last_checkpoint
+from consent_log.checkpoint import Verifier, last_checkpoint
 
 from . import csp
 from .build import Assets, build_assets

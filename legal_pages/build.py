@@ -18,8 +18,11 @@ def build_site(
     build_date: str | None = None,
     preview: bool = False,
     site_url: str | None = None,
+    plugin_options: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Build the site; raises LegalPagesError with the build's own message on failure."""
+    """Build the site; raises LegalPagesError with the build's own message on failure.
+    ``plugin_options`` sets options of the configured plugins by name (``{"consent":
+    {"log_dir": ...}}``), as mkdocs.yml would."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, ConfigurationError, PluginError
@@ -40,6 +43,10 @@ def build_site(
         overrides["docs_dir"] = str(docs_dir.resolve())
     try:
         config = load_config(str(config_file), **overrides)
+        for name, options in (plugin_options or {}).items():
+            if name not in config.plugins:
+                raise BuildInputError(f"{config_file}: no plugin '{name}' to set {sorted(options)} of")
+            config.plugins[name].config.update(options)
         build(config)
     except Abort as exc:  # MkDocs has logged the reasons above
         raise LegalPagesError(f"the site did not build ({exc}): see the errors above") from exc

@@ -29,61 +29,22 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """The site alone (``imarouter-local`` serves it with the consent API)."""
     from werkzeug.serving import run_simple
 
     from .server import PrivateRequestHandler, make_app
 
     site_dir = Path(args.site_dir)
     if not args.no_build:
-        site_url = args.site_url or f"http://{args.host}:{args.port}/"
         from .build import build_site
 
-        if not args.no_api:
-            _local_log_keys(site_url)  # before the build, which publishes the log's public keys
-
-        build_site(
-            config_file=Path(args.config), site_dir=site_dir, docs_dir=None,
-            build_date=args.date, preview=args.preview, site_url=site_url,
-        )
+        build_site(config_file=Path(args.config), site_dir=site_dir, docs_dir=None, build_date=args.date,
+                   preview=args.preview, site_url=args.site_url or f"http://{args.host}:{args.port}/")
     if not (site_dir / "index.html").is_file():
         raise LegalPagesError(f"{site_dir}: no built site here (run without --no-build)")
-    api = None if args.no_api else _local_api(site_dir)
-    where = f"http://{args.host}:{args.port}/"
-    print(f"Serving the legal site on {where}" + ("" if api is None else f" and the consent API on {where}api/"),
-          flush=True)
-    run_simple(args.host, args.port, make_app(site_dir, api), threaded=True, request_handler=PrivateRequestHandler)
+    print(f"Serving the legal site on http://{args.host}:{args.port}/", flush=True)
+    run_simple(args.host, args.port, make_app(site_dir, None), threaded=True, request_handler=PrivateRequestHandler)
     return 0
-
-
-def _local_settings() -> dict[str, object]:
-    """The embedded defaults: SQLite and local keys under var/, unless the environment says otherwise."""
-    settings: dict[str, object] = {}
-    if not os.environ.get("CONSENT_ENV"):
-        settings["ENV"] = "development"
-    if not (os.environ.get("CONSENT_SIGNING_KEYS") or os.environ.get("CONSENT_KEY_FILE")):
-        settings["KEY_FILE"] = "var/consent-keys.json"
-    if not (os.environ.get("CONSENT_LOG_KEYS") or os.environ.get("CONSENT_LOG_KEY_FILE")):
-        settings["LOG_KEY_FILE"] = "var/consent-log-keys.json"
-    if not (os.environ.get("DATABASE_URL") or os.environ.get("CONSENT_DATABASE_URL")):
-        settings["DATABASE_URL"] = "sqlite:///var/consent.sqlite3"
-    return settings
-
-
-def _local_log_keys(site_url: str) -> None:
-    """The local log key (made on first use in development) and its public files, for the build."""
-    from consent_api import publish_log_keys
-    from consent_api.config import DEFAULTS, from_environment, load_log_keys, log_origin
-
-    settings = {**DEFAULTS, **from_environment(), **_local_settings()}
-    os.environ.setdefault("LEGAL_CONSENT_LOG_DIR", str(settings["LOG_DIR"]))
-    publish_log_keys(Path(str(settings["LOG_DIR"])), load_log_keys(settings, log_origin(settings, site_url)))
-
-
-def _local_api(site_dir: Path) -> object:
-    """The consent API with the embedded defaults."""
-    from consent_api import create_app
-
-    return create_app({"SITE_DIR": str(site_dir), **_local_settings()})
 
 
 def _today(args: argparse.Namespace) -> dt.date:
@@ -134,15 +95,39 @@ def _new_version(args: argparse.Namespace) -> int:
     return 0
 
 
+def site_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="mkdocs.yml", help="the MkDocs config file")
+    p.add_argument("--date", help="build as of this date, YYYY-MM-DD (default: LEGAL_BUILD_DATE or today)")
+    p.add_argument("--preview", action="store_true", help="include drafts and unpublished versions, marked")
+    p.add_argument("--site-url", help="the site's public URL (default: LEGAL_SITE_URL or mkdocs.yml)")
+
+
+def serve_options(p: argparse.ArgumentParser) -> None:
+    """What ``serve`` and ``imarouter-local`` share."""
+    site_options(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--site-dir", default="site")
+    p.add_argument("--no-build", action="store_true", help="serve the site already built in --site-dir")
+
+
+def check_dates(args: argparse.Namespace, prog: str) -> bool:
+    """Every date option is a date (else a message naming the option, and False)."""
+    for option in ("date", "today", "effective"):
+        value = getattr(args, option, None)
+        if value:
+            try:
+                parse_build_date(value)
+            except LegalPagesError as exc:
+                message = str(exc).replace("LEGAL_BUILD_DATE", f"--{option}") if option != "date" else exc
+                print(f"{prog}: {message}", file=sys.stderr)
+                return False
+    return True
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imarouter-legal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def site_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", default="mkdocs.yml", help="the MkDocs config file")
-        p.add_argument("--date", help="build as of this date, YYYY-MM-DD (default: LEGAL_BUILD_DATE or today)")
-        p.add_argument("--preview", action="store_true", help="include drafts and unpublished versions, marked")
-        p.add_argument("--site-url", help="the site's public URL (default: LEGAL_SITE_URL or mkdocs.yml)")
 
     build = sub.add_parser("build", help="build the static site (strict)")
     site_options(build)
@@ -150,13 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--docs-dir", help="read the policies from here (default: mkdocs.yml's docs_dir)")
     build.set_defaults(func=_build)
 
-    serve = sub.add_parser("serve", help="build the site and serve it (with the API under /api)")
-    site_options(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--site-dir", default="site")
-    serve.add_argument("--no-build", action="store_true", help="serve the site already built in --site-dir")
-    serve.add_argument("--no-api", action="store_true", help="serve the site only, without the consent API")
+    serve = sub.add_parser("serve", help="build the site and serve it, without the API (imarouter-local: with it)")
+    serve_options(serve)
     serve.set_defaults(func=_serve)
 
     def source_options(p: argparse.ArgumentParser) -> None:
@@ -187,15 +167,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    for option in ("date", "today", "effective"):
-        value = getattr(args, option, None)
-        if value:
-            try:
-                parse_build_date(value)
-            except LegalPagesError as exc:
-                message = str(exc).replace("LEGAL_BUILD_DATE", f"--{option}") if option != "date" else exc
-                print(f"imarouter-legal: {message}", file=sys.stderr)
-                return 2
+    if not check_dates(args, "imarouter-legal"):
+        return 2
     try:
         return int(args.func(args))
     except LegalPagesError as exc:

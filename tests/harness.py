@@ -101,11 +101,11 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 
 @contextlib.contextmanager
 def serve(site_dir: Path, port: int, *extra: str) -> Iterator[Served]:
-    """Serve ``site_dir`` with the product's own server, in its own process."""
-    command = [
-        sys.executable, "-m", "legal_pages.cli", "serve", "--no-build",
-        "--site-dir", str(site_dir), "--port", str(port), *extra,
-    ]
+    """Serve ``site_dir`` with the product's own server (``imarouter-local``: with the API;
+    ``"--no-api"`` in ``extra``: ``imarouter-legal serve``, the site alone), in its own process."""
+    program = ["legal_pages.cli", "serve"] if "--no-api" in extra else ["consent_api.local"]
+    command = [sys.executable, "-m", *program, "--no-build", "--site-dir", str(site_dir), "--port", str(port),
+               *(e for e in extra if e != "--no-api")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
     env.update(CONSENT_ENV="development", CONSENT_KEY_FILE=f"{site_dir}-consent-keys.json",
                CONSENT_LOG_KEY_FILE=f"{site_dir}-consent-log-keys.json", CONSENT_LOG_DIR=f"{site_dir}-consent-log",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -143,11 +145,70 @@ def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: st
     return env
 
 
-def start(env: dict[str, str], tmp: Path, port: int | None = None) -> Api:
+class InProcess(Api):
+    """The API in the test's own process, through Flask's test client, on the real database
+    and configured from ``env`` exactly as gunicorn's worker would be (its background sealer
+    included): the Flask tutorial's way, without a server's start-up per test."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__("http://localhost/", env)
+        self.app = self._app()
+
+    def _app(self) -> Any:
+        from consent_api import create_app
+        from consent_api.config import from_environment
+
+        return create_app(from_environment(self.env))
+
+    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+             content_type: str = "application/json", headers: dict[str, str] | None = None,
+             ) -> tuple[int, dict[str, str], Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        answer = self.app.test_client().open("/" + path.lstrip("/"), method=method, data=data, headers=headers or {},
+                                             content_type=content_type if data is not None else None)
+        try:
+            return answer.status_code, dict(answer.headers), json.loads(answer.get_data())
+        except ValueError:
+            return answer.status_code, dict(answer.headers), answer.get_data(as_text=True)
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """An operator command, as a fresh ``flask --app consent_api`` would run it (its own
+        app on the same database and keys), in this process."""
+        try:
+            app = self._app()
+        except Exception as exc:  # what the flask command prints when the app does not load
+            return subprocess.CompletedProcess(["flask", *args], 1, "", f"Error: {exc}\n")
+        logged = io.StringIO()  # what a process's warnings print to stderr (logging's last resort)
+        handler = logging.StreamHandler(logged)
+        handler.setLevel(logging.WARNING)
+        logging.getLogger().addHandler(handler)
+        try:
+            result = app.test_cli_runner().invoke(args=list(args))
+        finally:
+            logging.getLogger().removeHandler(handler)
+            app.extensions["consent"].log.engine.dispose()
+        return subprocess.CompletedProcess(["flask", *args], result.exit_code, result.stdout,
+                                           result.stderr + logged.getvalue())
+
+    def stop(self, kill: bool = False) -> None:
+        self.app.extensions["consent"].sealer.stop()
+        self.app.extensions["consent"].log.engine.dispose()
+
+
+def start(env: dict[str, str], tmp: Path, port: int | None = None, *, server: bool = False) -> Api:
+    """The API configured by ``env`` after ``flask init-db``: in this process (``InProcess``), or
+    with ``server`` a real gunicorn (``deploy/gunicorn.conf.py``) for what needs processes: a
+    SIGKILL, two processes at once, a raw socket, another program fetching from it."""
+    env = {"CONSENT_LOG_DIR": str(tmp / "consent-log"), **env}
+    if not server:
+        api: Api = InProcess(env)
+        init = api.flask("init-db")
+        assert init.returncode == 0, init.stderr
+        return api
     port = port or free_port()
-    env = {"CONSENT_LOG_DIR": str(tmp / "consent-log"), **env, "CONSENT_BIND": f"127.0.0.1:{port}"}
+    env["CONSENT_BIND"] = f"127.0.0.1:{port}"
     api = Api(f"http://127.0.0.1:{port}/", env)
-    init = api.flask("init-db")
+    init = Api.flask(api, "init-db")
     assert init.returncode == 0, init.stderr
     api.log = tmp / f"gunicorn-{port}.log"
     with api.log.open("wb") as log:

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from consent_api.config import DEFAULTS
-from consent_api.receipt import build_receipt, canonical, report_columns, request_digest
+from consent_api.receipt import build_receipt, report_columns, request_digest
 from consent_api.signing import ReceiptSigner
 from consent_api.storage import receipts
+from consent_log.leaf import canonical
 
 PAGE = "http://127.0.0.1:8000/privacy/"
 SENTINEL_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"

@@ -72,7 +72,7 @@ def test_a_repeated_key_is_a_400_naming_it(local: Local) -> None:
 
 def test_a_large_chunked_body_without_a_length_is_a_413(site: Served, tmp_path: Path) -> None:
     """Through gunicorn, which reads chunked bodies (the test client does not)."""
-    api = start(api_env(database("sqlite", tmp_path), site.site_dir, [KEY1]), tmp_path)
+    api = start(api_env(database("sqlite", tmp_path), site.site_dir, [KEY1]), tmp_path, server=True)
     try:
         host, port = api.base.split("//")[1].rstrip("/").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)

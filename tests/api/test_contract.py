@@ -234,7 +234,7 @@ def test_the_product_server_logs_neither_tokens_nor_addresses(site: Served, tmp_
                CONSENT_LOG_KEY_FILE=str(tmp_path / "log-keys.json"), CONSENT_LOG_DIR=str(tmp_path / "log"),
                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", NO_MKDOCS_2_WARNING="1")
     with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "legal_pages.cli", "serve", "--no-build", "--site-dir",
+        server = subprocess.Popen([sys.executable, "-m", "consent_api.local", "--no-build", "--site-dir",
                                    str(site.site_dir), "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/", server)

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from consent_api import merkle
-from consent_api.audit import ReceiptCheckError, verify_receipt
-from consent_api.checkpoint import Checkpoint, LogKey, read_notes, split_notes
-from consent_api.receipt import canonical, report_columns
+from consent_api.receipt import report_columns
+from consent_log import merkle
+from consent_log.checkpoint import Checkpoint, LogKey, read_notes, split_notes
+from consent_log.leaf import canonical
+from consent_log.verify import ReceiptCheckError, verify_receipt
 from tests.api.conftest import LOG_KEY, LOG_ORIGIN, Local
 
 GENUINE = LogKey(LOG_KEY["name"], base64.b64decode(LOG_KEY["seed"]), LOG_KEY["created"])

@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from consent_api import create_app, merkle
-from consent_api.checkpoint import Checkpoint, LogKey, read_notes
-from consent_api.receipt import canonical
+from consent_api import create_app
 from consent_api.storage import checkpoints, metadata, nodes, purges, quarantine, receipts
+from consent_log import merkle
+from consent_log.checkpoint import Checkpoint, LogKey, read_notes
+from consent_log.leaf import canonical
 from tests.api.conftest import LOG_KEY, LOG_ORIGIN, Local, database, local_config, request_body
 from tests.harness import Served
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from consent_api import merkle
-from consent_api.checkpoint import LogKey, split_notes
+from consent_log import merkle
+from consent_log.checkpoint import LogKey, split_notes
 from tests.api.conftest import KEY1, KEY2, PAGE_ORIGIN, Api, api_env, database, request_body, start
 from tests.harness import BUILD_DATE, ROOT, Served, cli
 
@@ -223,7 +223,7 @@ def test_export_writes_jsonl_and_csv_for_a_time_range(api: Api) -> None:
 def test_two_api_processes_writing_at_once_leave_a_log_that_verifies(site: Served, tmp_path: Path) -> None:
     db = database("postgres", tmp_path)
     env = api_env(db, site.site_dir, [KEY1], CONSENT_LOG_DIR=str(tmp_path / "consent-log"))
-    first, second = start(env, tmp_path), start(env, tmp_path)
+    first, second = start(env, tmp_path, server=True), start(env, tmp_path, server=True)
     created: list[int] = []
     try:
         def writer(api: Api) -> None:
@@ -250,7 +250,7 @@ def test_two_api_processes_writing_at_once_leave_a_log_that_verifies(site: Serve
 def test_every_acknowledged_receipt_survives_a_sigkill(backend: str, site: Served, tmp_path: Path) -> None:
     db = database(backend, tmp_path)
     env = api_env(db, site.site_dir, [KEY1], CONSENT_LOG_DIR=str(tmp_path / "consent-log"))
-    api = start(env, tmp_path)
+    api = start(env, tmp_path, server=True)
     acknowledged: list[str] = []
     stop = threading.Event()
 
@@ -378,7 +378,7 @@ def test_a_malformed_request_in_a_burst_of_good_ones_affects_none_of_them(api: A
 def test_a_visitor_proves_a_downloaded_receipt_with_nothing_but_the_sites_published_key(
         site: Served, tmp_path: Path) -> None:
     env = api_env(database("sqlite", tmp_path), site.site_dir, [KEY1], CONSENT_LOG_DIR=str(tmp_path / "log"))
-    api = start(env, tmp_path)
+    api = start(env, tmp_path, server=True)  # consent-verify --api fetches from it
     try:
         post_many(api, 3)
         deadline = time.monotonic() + 10  # sealed, so that the fourth is in a checkpoint of its own

@@ -11,8 +11,8 @@ import hashlib
 import pytest
 from pymerkle import InmemoryTree
 
-from consent_api import merkle
-from consent_api.checkpoint import Checkpoint, LogKey, NoteError, Verifier, open_note, split_notes
+from consent_log import merkle
+from consent_log.checkpoint import Checkpoint, LogKey, NoteError, Verifier, open_note, split_notes
 
 # RFC 6962 / Certificate Transparency reference leaves and the roots of their prefixes
 # (the vectors CT's and Trillian's test suites publish).

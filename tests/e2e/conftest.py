@@ -219,7 +219,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     build(site_dir, site_url=base, date=BUILD_DATE, api_url=base + "api/v1/receipts")
     env = api_env(database("postgres", tmp), site_dir, [KEY1], CONSENT_WORKERS="2", CONSENT_TRUSTED_PROXIES="1",
                   CONSENT_RATELIMIT="60/minute")
-    api = start(env, tmp, port=api_port)
+    api = start(env, tmp, port=api_port, server=True)
     try:
         with nginx(site_dir, port, api_port, tmp / "nginx") as access_log:
             yield Product("nginx + gunicorn, PostgreSQL", base, site_dir, access_log)

@@ -20,14 +20,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from .errors import ConfigError
-
 ED25519 = b"\x01"  # the signature type byte of signed-note Ed25519 keys
 DASH = "\u2014 "  # a signature line starts with an em dash and a space
 
 
 class NoteError(ValueError):
     """A note or checkpoint that is malformed, or whose signature does not verify."""
+
+
+class KeyFileError(ValueError):
+    """A log key list (or a new key's name) that is malformed; the message names its source."""
 
 
 def _b64(data: bytes) -> str:
@@ -104,7 +106,7 @@ class LogKey:
 
 def new_log_key(name: str) -> LogKey:
     if not name or any(c.isspace() or c == "+" for c in name):
-        raise ConfigError(f"'{name}': a log key name has no spaces and no '+' (for example legal.example/consent-log)")
+        raise KeyFileError(f"'{name}': a log key name has no spaces and no '+' (for example legal.example/consent-log)")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return LogKey(name, os.urandom(32), now)
 
@@ -115,11 +117,11 @@ def parse_log_keys(text: str, source: str) -> list[LogKey]:
         keys = [LogKey(str(k["name"]), base64.b64decode(k["seed"], validate=True), str(k["created"]))
                 for k in json.loads(text)]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise ConfigError(f"{source}: log keys must be a JSON list of {{name, seed, created}} ({exc})") from exc
+        raise KeyFileError(f"{source}: log keys must be a JSON list of {{name, seed, created}} ({exc})") from exc
     if not keys:
-        raise ConfigError(f"{source}: no log key")
+        raise KeyFileError(f"{source}: no log key")
     if any(len(k.seed) != 32 for k in keys):
-        raise ConfigError(f"{source}: a log key's seed is not 32 bytes")
+        raise KeyFileError(f"{source}: a log key's seed is not 32 bytes")
     return keys
 
 
