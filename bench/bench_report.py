@@ -27,9 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from consent_api.report import build, render  # noqa: E402
+from consent_api.report import build  # noqa: E402
+from consent_api.report_page import render  # noqa: E402
+from consent_api.schema import engine_for, metadata  # noqa: E402
 from consent_api.sitedata import SiteData  # noqa: E402
-from consent_api.storage import ReceiptLog, engine_for, metadata  # noqa: E402
+from consent_api.storage import ReceiptLog  # noqa: E402
 from tests.api.conftest import PG_URL, postgres_available  # noqa: E402
 from tests.api.generated import Choice, store  # noqa: E402
 from tests.harness import build as build_site  # noqa: E402

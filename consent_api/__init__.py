@@ -6,8 +6,6 @@ route is under ``/api`` whether the API runs alone or next to the site.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,50 +13,52 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from consent_log.checkpoint import LogKey, published_keys
-
 from . import errors
-from .config import check_operator_token, load_keys, load_log_keys, log_origin, resolve
+from .keys import check_operator_token, load_keys, load_log_keys, log_origin, publish_log_keys
+from .schema import engine_for
 from .sealer import Sealer
 from .services import Services
+from .settings import Settings
 from .signing import ReceiptSigner
 from .sitedata import SiteData
-from .storage import ReceiptLog, engine_for
+from .storage import ReceiptLog
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The API, configured from defaults, then ``CONSENT_*`` variables, then ``config``."""
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """The API, configured from defaults, then ``CONSENT_*`` variables, then ``config`` (or
+    exactly the ``Settings`` given)."""
+    settings = config if isinstance(config, Settings) else Settings.load(config)
     app = Flask(__name__)
-    app.config.from_mapping(resolve(config))
+    app.config.from_mapping(settings.flask())
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    settings = dict(app.config)
     check_operator_token(settings)
-    if str(settings["DATABASE_URL"]).startswith("sqlite:///"):
-        Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    site = SiteData(Path(str(settings["SITE_DIR"])))
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    site = SiteData(settings.site_dir)
     log_keys = load_log_keys(settings, log_origin(settings, site.site_url))
-    log = ReceiptLog(engine_for(str(settings["DATABASE_URL"])), [k.verifier for k in log_keys])
-    log_dir = Path(str(settings["LOG_DIR"]))
-    publish_log_keys(log_dir, log_keys)
+    log = ReceiptLog(engine_for(settings.database_url), [k.verifier for k in log_keys])
+    publish_log_keys(settings.log_dir, log_keys)
     signer = ReceiptSigner(load_keys(settings))
-    sealer = Sealer(log, log_keys, signer, log_dir / "checkpoints", float(settings["SEAL_INTERVAL"]))
+    sealer = Sealer(log, log_keys, signer, settings.log_dir / "checkpoints", settings.seal_interval)
     origins = _origins(settings, site)
-    app.extensions["consent"] = Services(log, signer, site, log_keys, sealer, origins)
-    if settings["ENV"] == "development":
+    app.extensions["consent"] = Services(settings, log, signer, site, log_keys, sealer, origins)
+    if settings.env == "development":
         log.create_schema()
 
     errors.register(app)
-    from .routes import bp
+    from . import proofs, receipts, service, web
 
-    app.register_blueprint(bp)
+    web.init_app(app)
+    for blueprint in (receipts.bp, proofs.bp, service.bp):
+        app.register_blueprint(blueprint)
     from . import cors
 
     cors.init_app(app, sorted(origins))
-    _rate_limit(app)
-    if settings["TRUSTED_PROXIES"]:
+    _rate_limit(app, settings)
+    if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        n = int(settings["TRUSTED_PROXIES"])
+        n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     from .cli import register_commands
 
@@ -66,30 +66,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _origins(settings: dict[str, Any], site: SiteData) -> frozenset[str]:
+def _origins(settings: Settings, site: SiteData) -> frozenset[str]:
     """The site's own origins: where receipts may come from (CORS, and a receipt's page)."""
-    if settings.get("CORS_ORIGINS"):
-        return frozenset(o.strip().rstrip("/").lower() for o in str(settings["CORS_ORIGINS"]).split(",") if o.strip())
+    if settings.cors_origins:
+        return frozenset(o.strip().rstrip("/").lower() for o in settings.cors_origins.split(",") if o.strip())
     parts = urlsplit(site.site_url)
     return frozenset([f"{parts.scheme}://{parts.netloc}".lower()] if parts.netloc else [])
 
 
-def _rate_limit(app: Flask) -> None:
+def _rate_limit(app: Flask, settings: Settings) -> None:
     from .ratelimit import RateLimit
 
-    storage = str(app.config["RATELIMIT_STORAGE_URI"])
-    app.extensions["consent_rate_limit"] = {"receipts": RateLimit(str(app.config["RATELIMIT"]), storage, "receipts"),
-                                            "reads": RateLimit(str(app.config["RATELIMIT_READS"]), storage, "reads")}
-
-
-def publish_log_keys(log_dir: Path, keys: list[LogKey]) -> None:
-    """Write the log's public keys where the site build publishes them from:
-    ``consent-log.pub`` (the newest verifier key) and ``consent-log.json`` (every key)."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in (("consent-log.pub", keys[-1].verifier.text() + "\n"),
-                       ("consent-log.json", json.dumps(published_keys(keys), indent=2) + "\n")):
-        path = log_dir / name
-        if not path.exists() or path.read_text() != text:
-            tmp = log_dir / f".{name}.{os.getpid()}.tmp"
-            tmp.write_text(text)
-            tmp.replace(path)
+    storage = settings.ratelimit_storage_uri
+    app.extensions["consent_rate_limit"] = {"receipts": RateLimit(settings.ratelimit, storage, "receipts"),
+                                            "reads": RateLimit(settings.ratelimit_reads, storage, "reads")}

@@ -24,7 +24,7 @@ from consent_log.checkpoint import (
 
 from .integrity import row_problems
 from .services import Services
-from .storage import check_checkpoint_row
+from .tree import check_checkpoint_row
 
 
 def _given_checkpoints(svc: Services, files: list[Path], problems: list[str]
@@ -125,6 +125,9 @@ def audit_log(svc: Services, checkpoint_files: list[Path]) -> tuple[list[str], s
                                 f"{held[row.seq].reason[:80]}), but it passes: an honest receipt was held back")
         else:
             problems.extend(f"unsealed receipt {row.receipt_id}: {p}" for p in found)
+    for row in svc.log.unlisted():
+        problems.append(f"receipt {row.receipt_id}: neither sealed, nor waiting for the sealer, nor held out of the "
+                        "log (its entry in consent_log_pending was removed): it would never be sealed")
     for i in range(size):
         if i not in present and i not in purged:
             problems.append(f"leaf {i}: no receipt, and no signed purge statement covers it (a receipt was deleted)")

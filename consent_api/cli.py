@@ -12,12 +12,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from consent_log.checkpoint import KeyFileError, log_keys_json, new_log_key, parse_log_keys, purge_body
+from consent_log.checkpoint import KeyFileError, append_note, log_keys_json, new_log_key, parse_log_keys, purge_body
 
-from .config import write_secret
 from .errors import ConfigError
-from .report import PERIODS, html_report, window
-from .sealer import append_note
+from .keys import write_secret
+from .report import PERIODS, window
+from .report_page import html_report
 from .services import Services
 from .signing import keys_json, new_key, parse_keys
 
@@ -84,7 +84,7 @@ def rotate(key_file: Path) -> None:
 def rotate_log(log_key_file: Path, name: str, log_dir: Path) -> None:
     """Add a new newest Ed25519 log key (checkpoints signed with older keys still verify) and
     write the public keys (consent-log.pub, consent-log.json) for the site to publish."""
-    from . import publish_log_keys
+    from .keys import publish_log_keys
 
     text = _key_file_text(log_key_file)
     try:
@@ -191,7 +191,7 @@ def register_commands(app: Flask) -> None:
             raise click.UsageError(str(exc)) from None
         svc = _services()
         document = html_report(svc.log.engine, svc.site, start, end, period, threshold=threshold,
-                               site_name=current_app.config["SERVICE_NAME"])
+                               site_name=_services().settings.service_name)
         partial = out.with_name(f".{out.name}.partial")
         partial.write_text(document, encoding="utf-8")
         partial.replace(out)  # an existing report is replaced whole or not at all

@@ -7,33 +7,33 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from legal_pages.build import build_site
 from legal_pages.cli import check_dates, serve_options
 from legal_pages.errors import LegalPagesError
 
-from . import create_app, publish_log_keys
-from .config import from_environment, load_log_keys, log_origin, resolve
+from . import create_app
 from .errors import ConfigError
+from .keys import load_log_keys, log_origin, publish_log_keys
+from .settings import Settings
 
-EMBEDDED = {"ENV": "development", "KEY_FILE": "var/consent-keys.json", "LOG_KEY_FILE": "var/consent-log-keys.json",
-            "DATABASE_URL": "sqlite:///var/consent.sqlite3"}
+#: The embedded defaults, each with the environment variables that, when set, replace it.
+EMBEDDED = {"ENV": ("development", ("CONSENT_ENV",)),
+            "KEY_FILE": ("var/consent-keys.json", ("CONSENT_SIGNING_KEYS", "CONSENT_KEY_FILE")),
+            "LOG_KEY_FILE": ("var/consent-log-keys.json", ("CONSENT_LOG_KEYS", "CONSENT_LOG_KEY_FILE")),
+            "DATABASE_URL": ("sqlite:///var/consent.sqlite3", ("DATABASE_URL", "CONSENT_DATABASE_URL"))}
 
 
-def local_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The embedded defaults for what the environment does not set (a key list set in the
-    environment wins over a key file of ours)."""
-    given = from_environment(environ)
-    config = {k: v for k, v in EMBEDDED.items() if k not in given}
-    if "SIGNING_KEYS" in given:
-        config.pop("KEY_FILE", None)
-    if "LOG_KEYS" in given:
-        config.pop("LOG_KEY_FILE", None)
-    return config
+def local_settings(site_dir: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of ``make run``: the environment's, with the embedded defaults for what it
+    does not set."""
+    env = os.environ if environ is None else environ
+    config = {name: value for name, (value, variables) in EMBEDDED.items() if not any(env.get(v) for v in variables)}
+    return Settings.load({**config, "SITE_DIR": site_dir}, env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,18 +48,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from legal_pages.server import PrivateRequestHandler, make_app
 
     site_dir = Path(args.site_dir)
-    config = {**local_config(), "SITE_DIR": str(site_dir)}
     try:
+        settings = local_settings(site_dir)
         if not args.no_build:
             site_url = args.site_url or f"http://{args.host}:{args.port}/"
-            settings = resolve(config)
-            log_dir = Path(str(settings["LOG_DIR"]))  # before the build, which publishes the log's public keys
-            publish_log_keys(log_dir, load_log_keys(settings, log_origin(settings, site_url)))
+            # Before the build, which publishes the log's public keys.
+            publish_log_keys(settings.log_dir, load_log_keys(settings, log_origin(settings, site_url)))
             build_site(config_file=Path(args.config), site_dir=site_dir, build_date=args.date, preview=args.preview,
-                       site_url=site_url, plugin_options={"consent": {"log_dir": str(log_dir)}})
+                       site_url=site_url, plugin_options={"consent": {"log_dir": str(settings.log_dir)}})
         if not (site_dir / "index.html").is_file():
             raise LegalPagesError(f"{site_dir}: no built site here (run without --no-build)")
-        api = create_app(config)
+        api = create_app(settings)
     except (LegalPagesError, ConfigError) as exc:
         print(f"imarouter-local: {exc}", file=sys.stderr)
         return 1

@@ -9,6 +9,8 @@ from typing import Any
 
 from consent_log.leaf import canonical
 
+from .settings import Settings
+
 
 def report_columns(body: dict[str, Any]) -> dict[str, Any]:
     """The receipt's fields the operator's report groups by, from its body."""
@@ -24,29 +26,29 @@ def request_digest(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(data).encode()).hexdigest()
 
 
-def build_receipt(request: dict[str, Any], *, now: int, sec_gpc: bool, settings: dict[str, Any],
+def build_receipt(request: dict[str, Any], *, now: int, sec_gpc: bool, settings: Settings,
                   categories: list[dict[str, Any]]) -> dict[str, Any]:
     version = request["policy_version"]
     granted = [c for c in categories if request["choices"][c["id"]]]
     return {
         "version": "KI-CR-v1.1.0",
-        "jurisdiction": settings["JURISDICTION"],
+        "jurisdiction": settings.jurisdiction,
         "consentTimestamp": now,
         "collectionMethod": request["method"],
         "consentReceiptID": request["receipt_id"],
         "language": request["language"],
         "piiPrincipalId": request["subject_id"],
-        "piiControllers": [dict(settings["CONTROLLER"])],
+        "piiControllers": [dict(settings.controller)],
         "policyUrl": version["url"],
         "services": [{
-            "service": settings["SERVICE_NAME"],
+            "service": settings.service_name,
             "purposes": [{
                 "purpose": c["id"],
                 "purposeCategory": [c["id"]],
                 "consentType": "NOT_REQUIRED" if c["required"] else "EXPLICIT",
                 "piiCategory": ["online identifiers (cookies)"],
                 "primaryPurpose": bool(c["required"]),
-                "termination": f"{settings['EXPIRY_DAYS']} days, or when withdrawn",
+                "termination": f"{settings.expiry_days} days, or when withdrawn",
                 "thirdPartyDisclosure": bool(c.get("consent_mode")),
                 "thirdPartyName": "Google" if c.get("consent_mode") else "",
             } for c in granted],

@@ -24,66 +24,31 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select, text
+from sqlalchemy import bindparam, exists, select, text
 from sqlalchemy.exc import IntegrityError
 
 from consent_log import merkle
-from consent_log.checkpoint import Checkpoint, LogKey, SignedCheckpoint, last_checkpoint
+from consent_log.checkpoint import Checkpoint, LogKey, SignedCheckpoint, append_note, last_checkpoint
 
+from .frontier import Frontier, LogTampered, checked_frontier, edge_of
 from .integrity import row_problems
+from .schema import checkpoints, leaves, nodes, pending, quarantine, receipts
 from .signing import ReceiptSigner
-from .storage import ReceiptLog, checkpoints, fetch_nodes, nodes, quarantine, receipts
+from .storage import ReceiptLog
 
 log = logging.getLogger("consent_api.sealer")
 
 SEALER_LOCK = 7_240_532  # any constant: the PostgreSQL advisory lock that makes one sealer at a time
 SEAL_BATCH = 20_000  # receipts sealed in one transaction at most
 HALT_FILE = "sealing-halted"
-CHECKPOINT_BATCH = 1000  # checkpoint rows that fail their check, removed in one turn at most
 
-_UNSEALED = (select(receipts).where(receipts.c.leaf_index.is_(None),
-                                    ~exists().where(quarantine.c.seq == receipts.c.seq)))
-_STILL = _UNSEALED.with_only_columns(receipts.c.seq).where(receipts.c.seq.in_(bindparam("seqs", expanding=True)))
-_SEAL_ROW = receipts.update().where(receipts.c.seq == bindparam("s")).values(leaf_index=bindparam("i"))
-_BEYOND = select(receipts.c.receipt_id).where(receipts.c.leaf_index >= bindparam("size")).limit(1)
-
-
-class LogTampered(Exception):
-    """The database disagrees with what the sealer has checked: it must sign nothing more."""
-
-
-@dataclass(frozen=True)
-class Frontier:
-    """A verified state of the tree: a checkpoint signed with the log key, and the stored
-    right-edge nodes that reproduce its root (all that new leaves combine with)."""
-
-    signed: SignedCheckpoint | None  # None: the empty tree
-    edge: dict[tuple[int, int], bytes]
-
-    @property
-    def size(self) -> int:
-        return self.signed.checkpoint.size if self.signed else 0
-
-
-def edge_of(size: int) -> list[tuple[int, int]]:
-    """The complete subtrees along the right edge of a tree of ``size`` leaves, as (level, index)."""
-    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
-
-
-def append_note(path: Path, note: str) -> None:
-    """Append a signed note and an empty line to an append-only file, durably."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, (note + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+#: The receipts waiting for a leaf, oldest first (a forged quarantine entry holds one back: verify names it).
+_UNSEALED = (select(receipts).join(pending, pending.c.seq == receipts.c.seq)
+             .where(~exists().where(quarantine.c.seq == receipts.c.seq)).order_by(pending.c.seq))
+_STILL = select(pending.c.seq).where(pending.c.seq.in_(bindparam("seqs", expanding=True)))
 
 
 class Sealer:
@@ -171,17 +136,17 @@ class Sealer:
         # cost 14% of SQLite's receipts/s with 2x16 workers (bench_api). A row edited after its
         # check is no risk: its leaf is the body that was checked.
         with self.log.engine.connect() as conn:
-            pending = conn.execute(_UNSEALED.order_by(receipts.c.seq).limit(SEAL_BATCH)).all()
-        if not pending:
+            waiting = conn.execute(_UNSEALED.limit(SEAL_BATCH)).all()
+        if not waiting:
             return None
         checked: list[tuple[int, str, str]] = []  # (seq, body, why refused: "" when good)
-        for row in pending:
+        for row in waiting:
             checked.append((row.seq, row.body, "; ".join(row_problems(self.signer, row))))
         with self.log.writing() as conn:
             if not self._take_turn(conn):
                 return None
             started = time.perf_counter()
-            frontier = self._checked_frontier(conn)
+            frontier = self._checked(conn)
             self.last_check_ms = (time.perf_counter() - started) * 1000
             # Another sealer may have been first.
             still = set(conn.execute(_STILL, {"seqs": [seq for seq, _, _ in checked]}).scalars())
@@ -190,6 +155,7 @@ class Sealer:
             if refused:
                 conn.execute(quarantine.insert(), [{"seq": seq, "reason": why, "created_at": int(time.time())}
                                                    for seq, why in refused])
+                conn.execute(pending.delete().where(pending.c.seq.in_([seq for seq, _ in refused])))
                 for seq, why in refused:
                     log.error("consent log: receipt row %s is not sealed: %s", seq, why)
             if not good:
@@ -204,7 +170,9 @@ class Sealer:
             new_size = size + len(good)
             try:
                 conn.execute(nodes.insert(), added)
-                conn.execute(_SEAL_ROW, [{"s": seq, "i": size + offset} for offset, (seq, _) in enumerate(good)])
+                conn.execute(leaves.insert(), [{"leaf_index": size + offset, "seq": seq}
+                                               for offset, (seq, _) in enumerate(good)])
+                conn.execute(pending.delete().where(pending.c.seq.in_([seq for seq, _ in good])))
             except IntegrityError as exc:
                 raise LogTampered(f"a node or a receipt's leaf index already stands where the tree of size {size} "
                                   f"grows (written outside the sealer): {str(exc.orig)[:120]}") from None
@@ -226,81 +194,11 @@ class Sealer:
         return not self.log.postgres or bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
                                                           {"k": SEALER_LOCK}).scalar())
 
-    def _latest_in_db(self, conn: Any) -> SignedCheckpoint | None:
-        """The database's latest checkpoint that verifies. Rows above it that do not (garbage, a
-        note copied to another size, another key's) are logged and removed: they are no
-        checkpoint, and left in place one would take the next size's row."""
-        mine = self._frontier.signed if self._frontier else None
-        bad: list[Any] = []
-        found: SignedCheckpoint | None = None
-        query = select(checkpoints.c.tree_size, checkpoints.c.note).order_by(checkpoints.c.tree_size.desc())
-        for row in conn.execute(query.limit(CHECKPOINT_BATCH)):
-            if mine is not None and row.note == mine.note and row.tree_size == mine.checkpoint.size:
-                found = mine  # the very note this sealer signed or checked: no signature to check again
-                break
-            found = self.log.open_checkpoint(row.tree_size, row.note)
-            if found is not None:
-                break
-            bad.append(row.tree_size)
-        if bad:
-            log.error("consent log: removing %d checkpoint row(s) that do not verify, above the latest that does "
-                      "(sizes %s)", len(bad), bad[:10])
-            conn.execute(checkpoints.delete().where(checkpoints.c.tree_size.in_(bad)))
-        if found is None and len(bad) == CHECKPOINT_BATCH:
-            raise LogTampered(f"the database's latest {CHECKPOINT_BATCH} checkpoint rows do not verify")
-        return found
-
-    def _checked_frontier(self, conn: Any) -> Frontier:
-        """The tree to extend, proven to be the one of the last checkpoint this sealer trusts;
-        LogTampered when the database says otherwise."""
+    def _checked(self, conn: Any) -> Frontier:
+        """The frontier to extend, checked (frontier.py); kept as this sealer's own."""
         trusted = self._frontier.signed if self._frontier else self._file_checkpoint()
-        latest = self._latest_in_db(conn)
-        size = latest.checkpoint.size if latest else 0
-        if trusted is not None:
-            old = trusted.checkpoint
-            if latest is None or size < old.size:
-                raise LogTampered(f"the database's latest checkpoint is of size {size}, but a checkpoint of size "
-                                  f"{old.size} was signed: checkpoints or leaves were removed (a rollback; or, if "
-                                  f"this database replaced the log's on purpose, {self.checkpoints_file} is the "
-                                  "old log's: move it aside)")
-            if size == old.size and latest.checkpoint.root != old.root:
-                raise LogTampered(f"the database's checkpoint of size {size} is not the one signed (a fork)")
-            if size > old.size:
-                try:
-                    proof = self.log.consistency_proof(old.size, size, conn)
-                except LookupError as exc:
-                    raise LogTampered(f"no consistency proof from size {old.size} to {size}: {exc}") from None
-                if not merkle.verify_consistency(old.size, size, old.root, latest.checkpoint.root, proof):
-                    raise LogTampered(f"the database's checkpoint of size {size} is not consistent with the "
-                                      f"checkpoint of size {old.size} (the log was forked or rewritten)")
-        if self._frontier is not None and self._frontier.size == size and self._frontier.signed == latest:
-            # The edge this sealer computed itself, in the tree it signed last: nothing to read back.
-            # A row or node an insider wrote outside that tree since collides with what this turn
-            # writes (a unique key), which halts sealing then (_turn); none is signed.
-            return self._frontier
-        try:
-            edge = fetch_nodes(conn, edge_of(size))
-        except LookupError as exc:
-            raise LogTampered(f"the tree of size {size} cannot be extended: {exc}") from None
-        root = merkle.root(lambda lv, ix: edge[lv, ix], size) if size else merkle.EMPTY_ROOT
-        if latest is not None and root != latest.checkpoint.root:
-            raise LogTampered(f"the stored nodes of the tree's right edge {sorted(edge)} do not reproduce the "
-                              f"signed root of size {size}: a node of the tree was edited")
-        frontier = Frontier(latest, edge)
-        beyond = conn.execute(_BEYOND, {"size": size}).first()
-        if beyond is not None:
-            raise LogTampered(f"receipt {str(beyond.receipt_id)[:36]} claims a leaf beyond the signed tree of size "
-                              f"{size}: a receipt was given a leaf outside the sealer (or a checkpoint was removed)")
-        levels = size.bit_length()
-        outside = or_(nodes.c.level >= levels, nodes.c.level < 0,
-                      *((nodes.c.level == level) & (nodes.c.idx >= size >> level) for level in range(levels)))
-        node = conn.execute(select(nodes.c.level, nodes.c.idx).where(outside).limit(1)).first()
-        if node is not None:
-            raise LogTampered(f"the database holds node (level {node.level}, index {node.idx}), which is not in the "
-                              f"signed tree of size {size}: a node was written outside the sealer (or a checkpoint "
-                              "was removed)")
-        self._frontier = frontier
-        return frontier
+        self._frontier = checked_frontier(conn, self.log, trusted, self._frontier, self.checkpoints_file)
+        return self._frontier
 
     def _witness_latest(self) -> None:
         """Append the database's latest checkpoint to this machine's file when the file does not
@@ -313,7 +211,7 @@ class Sealer:
             with self.log.writing() as conn:
                 if not self._take_turn(conn):
                     return  # another sealer is at work: its checkpoint is checked next turn
-                latest = self._checked_frontier(conn).signed
+                latest = self._checked(conn).signed
             if latest is None:
                 return
         written = self._file_checkpoint()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from consent_log.checkpoint import LogKey, Verifier
 
 from .sealer import Sealer
+from .settings import Settings
 from .signing import ReceiptSigner
 from .sitedata import SiteData
 from .storage import ReceiptLog
@@ -14,6 +15,7 @@ from .storage import ReceiptLog
 
 @dataclass
 class Services:
+    settings: Settings
     log: ReceiptLog
     signer: ReceiptSigner
     site: SiteData

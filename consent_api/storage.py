@@ -4,10 +4,9 @@ A request inserts its receipt in one durable statement (SQLite WAL with
 ``synchronous=FULL``; PostgreSQL's default ``synchronous_commit``) and is answered after
 it: no chain head, nothing shared by every receipt. The sealer (sealer.py, one at a time)
 later gives unsealed receipts their leaf index, stores the tree's new nodes and a signed
-checkpoint of the new size. Receipts are never updated by the API except to record their
-leaf index; a retention purge deletes receipts but keeps their leaf hashes, so the tree
-and every checkpoint still verify. Every checkpoint read back is checked by its signature
-(``checkpoint``): whoever can write the database may have written it.
+checkpoint of the new size (tree.py reads them back). Receipts are never updated by the
+API except to record their leaf index; a retention purge deletes receipts but keeps their
+leaf hashes, so the tree and every checkpoint still verify.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,122 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Engine,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    create_engine,
-    event,
-    func,
-    inspect,
-    select,
-    text,
-    tuple_,
-)
+from sqlalchemy import Engine, bindparam, exists, func, select, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from consent_log import merkle
-from consent_log.checkpoint import NoteError, SignedCheckpoint, Verifier, open_note
+from consent_log.checkpoint import Verifier
 
-from .errors import ConfigError
 from .groupcommit import GroupCommit
-from .receipt import report_columns
+from .migrations import create_schema
+from .schema import WITH_LEAF, leaves, pending, purges, quarantine, receipts
+from .tree import LogTree
 
-log = logging.getLogger("consent_api.log")
-
-CHECKPOINT_SCAN = 16  # rows read past at most when the latest checkpoint rows do not verify
-
-metadata = MetaData()
-receipts = Table(
-    "consent_receipts", metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("receipt_id", String(36), nullable=False, unique=True),
-    Column("subject_id", String(36), nullable=False, index=True),
-    Column("created_at", BigInteger, nullable=False, index=True),
-    Column("request_sha256", String(64), nullable=False),
-    Column("body", Text, nullable=False),  # the receipt in canonical JSON: the Merkle leaf
-    Column("token", Text, nullable=False),
-    Column("kid", String(64), nullable=False),
-    Column("leaf_index", BigInteger, nullable=True, unique=True),  # set once, when sealed
-    # What the operator's report groups by, copied from the body when the receipt is stored
-    # (report_columns); not part of the leaf: `verify` checks they agree with the body.
-    Column("created_day", Integer),  # created_at's UTC day (days since 1970-01-01)
-    Column("method", String(16)),
-    Column("gpc", Boolean),
-    Column("policy_id", String(64)),
-    Column("policy_version", String(64)),
-    Column("config_revision", String(64)),
-    Column("choices", String(512)),  # "advertising=0,analytics=1,necessary=1": categories sorted
-)
-#: The report reads this index alone (a covering index): a year of receipts without their bodies,
-#: in the order of its GROUP BY (by day first: SQLite groups by sorting, unless an index is in order).
-report_index = Index("ix_consent_receipts_report", *(receipts.c[name] for name in (
-    "created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices", "subject_id", "seq")))
-REPORT_COLUMNS = ("created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices")
-nodes = Table(
-    "consent_log_nodes", metadata,  # every complete subtree's hash; level 0 are the leaves
-    Column("level", Integer, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary(32), nullable=False),
-)
-checkpoints = Table(
-    "consent_log_checkpoints", metadata,
-    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
-    Column("note", Text, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-)
-purges = Table(
-    "consent_log_purges", metadata,  # each a statement signed with the log key
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("note", Text, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-)
-quarantine = Table(
-    "consent_log_quarantine", metadata,  # rows the sealer refused a leaf: kept, flagged, reported
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
-    Column("reason", Text, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-)
-_EXISTING = select(receipts).where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
+_EXISTING = WITH_LEAF.where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
 _INSERT = receipts.insert()
-
-
-def engine_for(url: str) -> Engine:
-    """An engine configured for durable writes on SQLite or PostgreSQL."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi: Any, _record: Any) -> None:
-            dbapi.isolation_level = None  # transactions are begun below
-            cursor = dbapi.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            # Large sorts (the consent report's GROUP BY and window) may use helper threads:
-            # the year's report on 1,000,000 receipts took 7.3-9.4 s without, 6.8-7.8 s with (2 cores).
-            cursor.execute("PRAGMA threads=2")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Connection) -> None:
-            immediate = conn.get_execution_options().get("immediate")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-        return engine
-    return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
 
 
 @dataclass(frozen=True)
@@ -184,13 +81,12 @@ class Duplicate(Exception):
         self.stored = stored
 
 
-class ReceiptLog:
-    """Inserts and reads receipts; seals them into the tree; proves inclusion and consistency."""
+class ReceiptLog(LogTree):
+    """Inserts and reads receipts (the tree they are sealed into, its checkpoints and proofs:
+    ``LogTree``)."""
 
     def __init__(self, engine: Engine, verifiers: list[Verifier]) -> None:
-        self.engine = engine
-        self.verifiers = verifiers  # the log's public keys: every checkpoint read back is checked with them
-        self._reported: set[tuple[Any, str]] = set()
+        super().__init__(engine, verifiers)
         self.postgres = engine.dialect.name == "postgresql"
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         # SQLite has one writer at a time. Its busy handler sleeps and polls (1, 2, 5... ms),
@@ -206,36 +102,8 @@ class ReceiptLog:
             self._store_batch, self._machine_lock)
 
     def create_schema(self) -> None:
-        """Create the tables (safe to run again); refuses a database of the earlier hash-chained log."""
-        receipts_table = inspect(self.engine).has_table("consent_receipts") and inspect(self.engine).get_columns(
-            "consent_receipts")
-        if receipts_table and "leaf_index" not in {c["name"] for c in receipts_table}:
-            raise ConfigError("the database holds a receipt log of an earlier version (a hash chain, without "
-                              "leaf_index): export it ('flask --app consent_api export' of that version) and start "
-                              "this version on a new database")
-        metadata.create_all(self.engine)
-        if receipts_table and "choices" not in {c["name"] for c in receipts_table}:
-            self._add_report_columns()
-
-    def _add_report_columns(self) -> None:
-        """A database of the version before the report: add its columns, fill them from the
-        bodies (a batch per transaction), then index them."""
-        with self.writing() as conn:
-            for column in REPORT_COLUMNS:
-                kind = receipts.c[column].type.compile(dialect=self.engine.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE consent_receipts ADD COLUMN {column} {kind}")
-        last = 0
-        while True:
-            with self.writing() as conn:
-                rows = conn.execute(select(receipts.c.seq, receipts.c.body).where(receipts.c.seq > last)
-                                    .order_by(receipts.c.seq).limit(5000)).all()
-                if not rows:
-                    break
-                conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")),
-                             [{"s": r.seq, **report_columns(json.loads(r.body))} for r in rows])
-                last = rows[-1].seq
-        with self.writing() as conn:
-            report_index.create(conn, checkfirst=True)
+        """Create the tables (safe to run again), bringing an earlier version's database up to date."""
+        create_schema(self)
 
     @contextmanager
     def _machine_lock(self) -> Iterator[None]:
@@ -304,19 +172,32 @@ class ReceiptLog:
                                                 new.body_json, new.token, new.kid, None)
                 results.append((stored[new.receipt_id], True))
             if rows:
-                conn.execute(_INSERT, rows)
+                self._insert(conn, rows)
         return results
+
+    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert the receipts and list them as pending for the sealer. PostgreSQL in one
+        statement (one round trip: the receipts' insert is a CTE whose new seqs go to pending);
+        SQLite, on this machine, in two. A pending entry already there for the seq (an insider's,
+        or left by a deleted row whose seq SQLite gives again) stands for the new row: it is
+        kept, not a reason to refuse the receipt."""
+        if self.postgres:
+            new = receipts.insert().values(rows).returning(receipts.c.seq).cte("new")
+            conn.execute(pg_insert(pending).from_select(["seq"], select(new.c.seq)).add_cte(new)
+                         .on_conflict_do_nothing())
+        else:
+            seqs = conn.execute(_INSERT.returning(receipts.c.seq), rows).scalars().all()
+            conn.execute(sqlite_insert(pending).on_conflict_do_nothing(), [{"seq": seq} for seq in seqs])
 
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, receipt_id: str) -> Stored | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(receipts).where(receipts.c.receipt_id == receipt_id)).first()
+            row = conn.execute(WITH_LEAF.where(receipts.c.receipt_id == receipt_id)).first()
         return Stored.from_row(row) if row is not None else None
 
     def for_subject(self, subject_id: str, *, after: int = 0, limit: int | None = None) -> list[Stored]:
-        query = (select(receipts).where(receipts.c.subject_id == subject_id, receipts.c.seq > after)
-                 .order_by(receipts.c.seq))
+        query = WITH_LEAF.where(receipts.c.subject_id == subject_id, receipts.c.seq > after).order_by(receipts.c.seq)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
@@ -329,9 +210,9 @@ class ReceiptLog:
 
     def rows(self, since: int | None = None, until: int | None = None, *, by_leaf: bool = False) -> Iterator[Any]:
         """Receipts as rows, by insertion (or, sealed ones only, by leaf index)."""
-        query = select(receipts)
+        query = WITH_LEAF
         if by_leaf:
-            query = query.where(receipts.c.leaf_index.is_not(None)).order_by(receipts.c.leaf_index)
+            query = query.where(leaves.c.leaf_index.is_not(None)).order_by(leaves.c.leaf_index)
         else:
             query = query.order_by(receipts.c.seq)
         if since is not None:
@@ -341,84 +222,19 @@ class ReceiptLog:
         with self.engine.connect() as conn:
             yield from conn.execution_options(yield_per=1000).execute(query)
 
-    # -- the tree: read by the sealer (sealer.py) and the proofs; written only by the sealer --
-
-    def tree_size(self) -> int:
-        """The size of the latest checkpoint that verifies (0 before the first)."""
-        latest = self.checkpoint()
-        return latest.checkpoint.size if latest is not None else 0
-
-    def checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
-        """The signed checkpoint of that size (default: the latest), read back through its
-        signature check: a row that fails (malformed, another key, a size column that is not its
-        note's) is reported and skipped, never served or built on."""
-        query = select(checkpoints.c.tree_size, checkpoints.c.note)
-        query = (query.where(checkpoints.c.tree_size == size) if size is not None
-                 else query.order_by(checkpoints.c.tree_size.desc()).limit(CHECKPOINT_SCAN))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        for row in rows:
-            found = self.open_checkpoint(row.tree_size, row.note)
-            if found is not None:
-                return found
-        return None
-
-    def open_checkpoint(self, tree_size: Any, note: Any) -> SignedCheckpoint | None:
-        """A checkpoint row, verified; None (and an error in the log) when it does not verify."""
-        problem = check_checkpoint_row(tree_size, note, self.verifiers)
-        if isinstance(problem, SignedCheckpoint):
-            return problem
-        if (tree_size, problem) not in self._reported:
-            self._reported.add((tree_size, problem))
-            log.error("consent log: the database's checkpoint row of size %s is skipped: %s", tree_size, problem)
-        return None
-
-    def checkpoint_rows(self) -> list[tuple[Any, Any]]:
-        """Every checkpoint row as stored (size column, note), unchecked: for ``verify``."""
-        with self.engine.connect() as conn:
-            return [(r.tree_size, r.note) for r in conn.execute(select(checkpoints).order_by(checkpoints.c.tree_size))]
-
-    def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
-        return self._prove(lambda get: merkle.inclusion_proof(get, leaf_index, size))
-
-    def consistency_proof(self, old: int, new: int, conn: Connection | None = None) -> list[bytes]:
-        return self._prove(lambda get: merkle.consistency_proof(get, old, new), conn)
-
-    def nodes(self) -> Iterator[tuple[int, int, bytes]]:
-        """Every stored node (level, index, hash), leaves first, each level in order."""
-        with self.engine.connect() as conn:
-            for r in conn.execution_options(yield_per=5000).execute(select(nodes).order_by(nodes.c.level, nodes.c.idx)):
-                yield int(r.level), int(r.idx), bytes(r.hash)
-
-    def leaf_hashes(self) -> list[bytes]:
-        with self.engine.connect() as conn:
-            return [bytes(h) for h in conn.execute(select(nodes.c.hash).where(nodes.c.level == 0)
-                                                   .order_by(nodes.c.idx)).scalars()]
-
-    def _prove(self, proof: Any, conn: Connection | None = None) -> list[bytes]:
-        """Run a proof twice: once to learn which stored nodes it reads, once on them, fetched
-        in one query (a proof reads a few dozen nodes; one query each would be as many trips)."""
-        wanted: list[tuple[int, int]] = []
-
-        def record(level: int, index: int) -> bytes:
-            wanted.append((level, index))
-            return b"\x00" * 32
-
-        proof(record)
-        if conn is None:
-            with self.engine.connect() as own:
-                known = fetch_nodes(own, wanted)
-        else:
-            known = fetch_nodes(conn, wanted)
-        found: list[bytes] = proof(lambda level, index: known[level, index])
-        return found
-
     # -- held out of the log ----------------------------------------------------------------
 
     def quarantined(self) -> list[Any]:
         """The rows the sealer refused a leaf (their token does not vouch for them), with why."""
-        query = (select(receipts, quarantine.c.reason, quarantine.c.created_at.label("quarantined_at"))
+        query = (WITH_LEAF.add_columns(quarantine.c.reason, quarantine.c.created_at.label("quarantined_at"))
                  .join(quarantine, quarantine.c.seq == receipts.c.seq).order_by(receipts.c.seq))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def unlisted(self) -> list[Any]:
+        """Receipts neither sealed, nor pending, nor held: taken out of the sealer's way (for ``verify``)."""
+        query = WITH_LEAF.where(leaves.c.leaf_index.is_(None), ~exists().where(pending.c.seq == receipts.c.seq),
+                                ~exists().where(quarantine.c.seq == receipts.c.seq)).order_by(receipts.c.seq)
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
@@ -428,45 +244,21 @@ class ReceiptLog:
 
     # -- retention ---------------------------------------------------------------------------
 
-    def purge(self, leaves: list[int], statement: Any) -> str:
+    def purge(self, indexes: list[int], statement: Any) -> str:
         """Delete the receipts of these sealed leaves (chosen and checked by retention.py); their
         leaf hashes stay in the tree. ``statement(leaf_ranges)`` signs what was purged; it is
         stored with the purge, in the same transaction."""
-        note = str(statement(ranges(leaves)))
+        note = str(statement(ranges(indexes)))
         with self.writing() as conn:
             conn.execute(purges.insert(), {"note": note, "created_at": int(time.time())})
-            for chunk in range(0, len(leaves), 5000):
-                conn.execute(receipts.delete().where(receipts.c.leaf_index.in_(leaves[chunk:chunk + 5000])))
+            for chunk in range(0, len(indexes), 5000):
+                sealed = select(leaves.c.seq).where(leaves.c.leaf_index.in_(indexes[chunk:chunk + 5000]))
+                conn.execute(receipts.delete().where(receipts.c.seq.in_(sealed)))
         return note
 
     def purge_notes(self) -> list[str]:
         with self.engine.connect() as conn:
             return [str(n) for n in conn.execute(select(purges.c.note).order_by(purges.c.id)).scalars()]
-
-
-def fetch_nodes(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes at these (level, index) positions; LookupError names any missing."""
-    if not keys:
-        return {}
-    rows = conn.execute(select(nodes).where(tuple_(nodes.c.level, nodes.c.idx).in_(keys)))
-    found = {(r.level, r.idx): bytes(r.hash) for r in rows}
-    missing = [k for k in keys if k not in found]
-    if missing:
-        raise LookupError(f"the log's tree is missing node(s) {missing[:5]} (level, index)")
-    return found
-
-
-def check_checkpoint_row(tree_size: Any, note: Any, verifiers: list[Verifier]) -> SignedCheckpoint | str:
-    """A checkpoint row's signed checkpoint, or what is wrong with it."""
-    if not isinstance(note, str):
-        return "its note is not text"
-    try:
-        signed = open_note(note, verifiers)
-    except NoteError as exc:
-        return str(exc)
-    if signed.checkpoint.size != tree_size:
-        return f"its note is of size {signed.checkpoint.size}, its row says {tree_size} (a row copied or moved)"
-    return signed
 
 
 def ranges(indices: list[int]) -> list[tuple[int, int]]:

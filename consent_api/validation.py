@@ -23,13 +23,14 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from .errors import InvalidReceipt
-from .openapi import LANGUAGE_PATTERN, REVISION_PATTERN, UUID_PATTERN, request_schema
+from .openapi import UUID_PATTERN, request_schema
 from .sitedata import SiteData
 
 UUID4 = re.compile(UUID_PATTERN)  # always with fullmatch
-LANGUAGE = re.compile(LANGUAGE_PATTERN)
-REVISION = re.compile(REVISION_PATTERN)
 SCHEMA = request_schema()
+#: The string fields the schema gives a pattern, each compiled without its anchors (for fullmatch).
+PATTERNS = {name: re.compile(spec["pattern"].removeprefix("^").removesuffix("$"))
+            for name, spec in SCHEMA["properties"].items() if "pattern" in spec}
 _VALIDATOR = Draft202012Validator(SCHEMA)
 #: The same schema as a compiled function: raises on the first violation, says nothing of which.
 #: Like jsonschema it checks no "format" (validate() checks the page and time itself); unlike it, it
@@ -57,8 +58,9 @@ def _structure(data: Any) -> None:
     _check(not missing, missing[0] if missing else "", f"missing field(s): {', '.join(missing)}")
     errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (FIELDS.index(str(e.absolute_path[0]))
                                                                   if e.absolute_path else -1, len(e.absolute_path)))
-    if not errors:
-        return
+    if not errors:  # the compiled schema reads '$' as the end of the string, jsonschema does not
+        _whole_patterns(data)
+        raise InvalidReceipt("the body does not match the receipt request's schema (/api/v1/openapi.json)")
     error = errors[0]
     path = [str(p) for p in error.absolute_path]
     schema: dict[str, Any] = SCHEMA
@@ -100,15 +102,17 @@ def _page(page: str, origins: frozenset[str]) -> None:
            f"'page' must be a page of this site ({', '.join(sorted(origins)) or 'no origin configured'})")
 
 
+def _whole_patterns(data: dict[str, Any]) -> None:
+    """Each pattern of the schema matched against its WHOLE field (in jsonschema, as in Python's
+    re.search, a '$' also matches before a final newline), with the schema's own message."""
+    for field, pattern in PATTERNS.items():
+        _check(bool(pattern.fullmatch(data[field])), field, f"'{field}' {SCHEMA['properties'][field]['x-error']}")
+
+
 def validate(data: Any, site: SiteData, now: dt.datetime, origins: frozenset[str]) -> dict[str, Any]:
     """The request, checked field by field; raises InvalidReceipt naming the field."""
     _structure(data)
-    for field in ("receipt_id", "subject_id"):
-        _check(bool(UUID4.fullmatch(data[field])), field, f"'{field}' must be a lowercase UUID version 4")
-    _check(bool(REVISION.fullmatch(data["config_revision"])), "config_revision",
-           "'config_revision' must be the site's config revision (16 lowercase hexadecimal digits)")
-    _check(bool(LANGUAGE.fullmatch(data["language"])), "language",
-           "'language' must be a language tag like 'en' or 'pt-BR'")
+    _whole_patterns(data)
     pid, vid = data["policy"]["id"], data["policy"]["version"]
     known = sorted(site.policies.get("policies", {}))
     _check(pid in known, "policy.id", f"unknown policy '{pid}' (known: {', '.join(known)})")

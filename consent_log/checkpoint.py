@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -281,3 +282,15 @@ def last_checkpoint(path: Path, verifiers: list[Verifier], tail: int = 64 * 1024
             if start == 0:
                 return None
             tail *= 4
+
+
+def append_note(path: Path, note: str) -> None:
+    """Append a signed note and an empty line to an append-only file, durably."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, (note + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)

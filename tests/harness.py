@@ -34,6 +34,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def clean_env(*prefixes: str) -> dict[str, str]:
+    """This process's environment without the consent API's settings (``CONSENT_*`` and
+    ``DATABASE_URL``) nor any variable of ``prefixes``: what a test hands a process it starts,
+    so that nothing of the machine's own configuration leaks into it."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("CONSENT_", *prefixes)) and k != "DATABASE_URL"}
+
+
 def cli(*args: str, check: bool = True, cwd: Path = ROOT,
         env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``imarouter-legal`` in its own process, as a user would."""
@@ -106,7 +114,7 @@ def serve(site_dir: Path, port: int, *extra: str) -> Iterator[Served]:
     program = ["legal_pages.cli", "serve"] if "--no-api" in extra else ["consent_api.local"]
     command = [sys.executable, "-m", *program, "--no-build", "--site-dir", str(site_dir), "--port", str(port),
                *(e for e in extra if e != "--no-api")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
+    env = clean_env()
     env.update(CONSENT_ENV="development", CONSENT_KEY_FILE=f"{site_dir}-consent-keys.json",
                CONSENT_LOG_KEY_FILE=f"{site_dir}-consent-log-keys.json", CONSENT_LOG_DIR=f"{site_dir}-consent-log",
                DATABASE_URL=f"sqlite:///{site_dir}-consent.sqlite3", NO_MKDOCS_2_WARNING="1")

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from tests.harness import ROOT
+from tests.harness import ROOT, clean_env
 
 
 def run_bench(*args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSENT_", "LEGAL_")) and k != "DATABASE_URL"}
+    env = clean_env("LEGAL_")
     done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     print(done.stdout)  # the figures, in the test's output

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ROOT, Served, fetch, wait_until_up
+from tests.harness import ROOT, Served, clean_env, fetch, wait_until_up
 
 
 def test_the_readme_run_command_serves_the_site_and_the_api_on_port_8000(tmp_path: Path) -> None:
@@ -19,8 +19,7 @@ def test_the_readme_run_command_serves_the_site_and_the_api_on_port_8000(tmp_pat
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 8000)) == 0:
             pytest.fail("port 8000 is already in use: stop what listens there to run this test")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CONSENT_", "LEGAL_")) and k != "DATABASE_URL"}
+    env = clean_env("LEGAL_")
     log_path = tmp_path / "make-run.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=log,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
-from tests.harness import ROOT, Served, free_port, wait_until_up
+from tests.harness import ROOT, Served, clean_env, free_port, wait_until_up
 
 PG_URL = os.environ.get("CONSENT_TEST_POSTGRES_URL", "postgresql://consent:consent@127.0.0.1:5432/consent_test")
 KEY1 = {"kid": "k1", "secret": "first-test-secret-0123456789abcdefghijklmnop"}
@@ -57,7 +57,7 @@ def database(backend: str, tmp: Path) -> str:
         pytest.skip(reason)
     from sqlalchemy import create_engine
 
-    from consent_api.storage import metadata
+    from consent_api.schema import metadata
 
     engine = create_engine("postgresql+psycopg://" + PG_URL.split("://", 1)[1])
     metadata.drop_all(engine)
@@ -132,7 +132,7 @@ def site_origin(site_dir: Path) -> str:
 
 
 def api_env(db_url: str, site_dir: Path, keys: list[dict[str, str]], **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
+    env = clean_env()
     env.update({
         "DATABASE_URL": db_url, "CONSENT_SITE_DIR": str(site_dir), "CONSENT_SIGNING_KEYS": json.dumps(keys),
         "CONSENT_LOG_KEYS": json.dumps([LOG_KEY]), "CONSENT_LOG_ORIGIN": LOG_ORIGIN,
@@ -156,9 +156,9 @@ class InProcess(Api):
 
     def _app(self) -> Any:
         from consent_api import create_app
-        from consent_api.config import from_environment
+        from consent_api.settings import Settings
 
-        return create_app(from_environment(self.env))
+        return create_app(Settings.load(environ=self.env))
 
     def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
              content_type: str = "application/json", headers: dict[str, str] | None = None,

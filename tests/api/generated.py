@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from consent_api.config import DEFAULTS
 from consent_api.receipt import build_receipt, report_columns, request_digest
+from consent_api.schema import pending, receipts
+from consent_api.settings import Settings
 from consent_api.signing import ReceiptSigner
-from consent_api.storage import receipts
 from consent_log.leaf import canonical
 
 PAGE = "http://127.0.0.1:8000/privacy/"
@@ -53,7 +53,7 @@ class Maker:
         self.signer = signer  # signs each row's token as the API does (else a placeholder: not sealable)
         self.policies = json.loads((site_dir / "policies.json").read_text())
         self.categories = json.loads((site_dir / "consent.json").read_text())["categories"]
-        self.settings = dict(DEFAULTS)
+        self.settings = Settings()
         self.templates: dict[Any, tuple[str, str]] = {}
 
     def body(self, c: Choice, receipt_id: str, subject: str, stamp: int) -> tuple[dict[str, Any], str]:
@@ -103,7 +103,11 @@ def store(engine: Engine, site_dir: Path, choices: Iterable[Choice], *, batch: i
     items: Iterator[Choice] = iter(choices)
     while chunk := [maker.row(c) for c in islice(items, batch)]:
         with engine.begin() as conn:
-            conn.execute(receipts.insert(), chunk)
+            if signer is None:
+                conn.execute(receipts.insert(), chunk)
+            else:  # listed for the sealer, as the API lists what it stores
+                seqs = conn.execute(receipts.insert().returning(receipts.c.seq), chunk).scalars().all()
+                conn.execute(pending.insert(), [{"seq": seq} for seq in seqs])
         done += len(chunk)
     return done
 

@@ -221,15 +221,14 @@ def test_a_server_fault_answers_5xx_with_retry_after_never_4xx(app: Flask, monke
 
 
 def test_the_product_server_logs_neither_tokens_nor_addresses(site: Served, tmp_path: Path) -> None:
-    import os
     import subprocess
     import sys
     import uuid
 
-    from tests.harness import ROOT, fetch, free_port, wait_until_up
+    from tests.harness import ROOT, clean_env, fetch, free_port, wait_until_up
 
     port, log = free_port(), tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_") and k != "DATABASE_URL"}
+    env = clean_env()
     env.update(CONSENT_ENV="development", CONSENT_KEY_FILE=str(tmp_path / "keys.json"),
                CONSENT_LOG_KEY_FILE=str(tmp_path / "log-keys.json"), CONSENT_LOG_DIR=str(tmp_path / "log"),
                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", NO_MKDOCS_2_WARNING="1")

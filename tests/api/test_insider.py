@@ -46,15 +46,17 @@ def fabricated(receipt: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return fake
 
 
-def insert_row(local: Local, body: dict[str, Any], token: str, leaf_index: int | None = None) -> None:
-    """A receipt row written straight into the table, its columns consistent with its body."""
+def insert_row(local: Local, body: dict[str, Any], token: str) -> None:
+    """A receipt row written straight into the table, its columns consistent with its body, and
+    listed for the sealer as the API lists the receipts it stores."""
     local.sql("INSERT INTO consent_receipts (receipt_id, subject_id, created_at, request_sha256, body, token, kid, "
-              "leaf_index, created_day, method, gpc, policy_id, policy_version, config_revision, choices) VALUES "
-              "(:rid, :sid, :at, :sha, :body, :token, 'k1', :leaf, :created_day, :method, :gpc, :policy_id, "
+              "created_day, method, gpc, policy_id, policy_version, config_revision, choices) VALUES "
+              "(:rid, :sid, :at, :sha, :body, :token, 'k1', :created_day, :method, :gpc, :policy_id, "
               ":policy_version, :config_revision, :choices)",
               {"rid": body["consentReceiptID"], "sid": body["piiPrincipalId"], "at": body["consentTimestamp"],
-               "sha": "0" * 64, "body": canonical(body), "token": token, "leaf": leaf_index,
-               **report_columns(body)})
+               "sha": "0" * 64, "body": canonical(body), "token": token, **report_columns(body)})
+    local.sql("INSERT INTO consent_log_pending (seq) SELECT seq FROM consent_receipts WHERE receipt_id = :rid",
+              {"rid": body["consentReceiptID"]})
 
 
 def checkpoints_file(local: Local) -> Path:
@@ -203,7 +205,8 @@ def test_a_fabricated_row_is_never_sealed_served_or_shown(local: Local, token: s
     [note] = local.seal()
     assert Checkpoint.parse(note.split("\n\n")[0] + "\n").size == 2  # the honest one only
     fake_id = fake["consentReceiptID"]
-    [(leaf_index,)] = local.sql("SELECT leaf_index FROM consent_receipts WHERE receipt_id = :r", {"r": fake_id})
+    [(leaf_index,)] = local.sql("SELECT l.leaf_index FROM consent_receipts r LEFT JOIN consent_log_leaves l ON "
+                                "l.seq = r.seq WHERE r.receipt_id = :r", {"r": fake_id})
     assert leaf_index is None
     assert local.operator_get(f"/api/v1/receipts/{fake_id}?format=json").status_code == 404
     subject = victim["receipt"]["piiPrincipalId"]
@@ -231,18 +234,27 @@ def test_an_honest_row_held_out_of_the_log_by_a_forged_quarantine_entry_is_named
     assert code == 1 and "but it passes: an honest receipt was held back" in report
 
 
+def test_a_receipt_taken_out_of_the_sealers_way_is_named_by_verify(local: Local) -> None:
+    answer = local.post()
+    local.sql("DELETE FROM consent_log_pending")  # the insider's way to keep a receipt out of the log
+    assert local.seal() == []
+    code, report = verify(local)
+    rid = answer["receipt"]["consentReceiptID"]
+    assert code == 1 and f"receipt {rid}: neither sealed, nor waiting for the sealer, nor held" in report
+
+
 def test_a_row_given_a_leaf_outside_the_sealer_halts_sealing_and_fails_verify(local: Local, site: Any) -> None:
     [local.post() for _ in range(3)]
     local.seal()
     answer = local.post()
-    local.sql("UPDATE consent_receipts SET leaf_index = 3 WHERE receipt_id = :r",
-              {"r": answer["receipt"]["consentReceiptID"]})
+    local.sql("INSERT INTO consent_log_leaves (leaf_index, seq) SELECT 3, seq FROM consent_receipts WHERE "
+              "receipt_id = :r", {"r": answer["receipt"]["consentReceiptID"]})
     local.post()
     assert local.seal() == []
     assert "already stands where the tree of size 3 grows" in str(local.svc.sealer.halted())
     again = restarted(local, site)  # a sealer that reads the tree back names the row at once
     assert again.flask("seal", "--resume").exit_code == 1
-    assert "claims a leaf beyond the signed tree of size 3" in str(again.svc.sealer.halted())
+    assert "is given leaf 3, beyond the signed tree of size 3" in str(again.svc.sealer.halted())
     again.svc.log.engine.dispose()
     code, report = verify(local)  # no witness file: the database's own checkpoints suffice
     assert code == 1 and "sealed beyond the latest signed checkpoint (size 3)" in report
@@ -279,7 +291,7 @@ def test_verify_reads_a_checkpoints_file_on_past_a_bad_note(local: Local, tmp_pa
     [note4] = local.seal()
     kept = tmp_path / "witness"
     kept.write_text(f"{note3}\nnot a note\n\n\u2014 nobody AAAA\n\n{note4}\n")
-    local.sql("DELETE FROM consent_receipts WHERE leaf_index = 3")
+    local.sql("DELETE FROM consent_receipts WHERE seq = (SELECT seq FROM consent_log_leaves WHERE leaf_index = 3)")
     local.sql("DELETE FROM consent_log_nodes WHERE level = 0 AND idx = 3")
     code, report = verify(local, kept)
     assert code == 1 and f"{kept}: note 2:" in report
@@ -378,7 +390,8 @@ def test_a_rolled_back_database_halts_the_sealer(local: Local) -> None:
     local.seal()
     local.sql("DELETE FROM consent_log_checkpoints WHERE tree_size = 5")
     local.sql("DELETE FROM consent_log_nodes WHERE idx >= 4 AND level = 0")
-    local.sql("UPDATE consent_receipts SET leaf_index = NULL WHERE leaf_index = 4")
+    local.sql("INSERT INTO consent_log_pending (seq) SELECT seq FROM consent_log_leaves WHERE leaf_index = 4")
+    local.sql("DELETE FROM consent_log_leaves WHERE leaf_index = 4")
     local.post()
     assert local.seal() == []
     assert "checkpoints or leaves were removed (a rollback" in str(local.svc.sealer.halted())

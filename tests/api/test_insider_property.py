@@ -20,14 +20,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from consent_api import create_app
-from consent_api.storage import checkpoints, metadata, nodes, purges, quarantine, receipts
+from consent_api.schema import checkpoints, leaves, metadata, nodes, pending, purges, quarantine, receipts
 from consent_log import merkle
 from consent_log.checkpoint import Checkpoint, LogKey, read_notes
 from consent_log.leaf import canonical
 from tests.api.conftest import LOG_KEY, LOG_ORIGIN, Local, database, local_config, request_body
 from tests.harness import Served
 
-TABLES = {t.name: t for t in (receipts, nodes, checkpoints, quarantine, purges)}
+TABLES = {t.name: t for t in (receipts, leaves, pending, nodes, checkpoints, quarantine, purges)}
 GENUINE = LogKey(LOG_KEY["name"], base64.b64decode(LOG_KEY["seed"]), LOG_KEY["created"])
 STRANGER = LogKey(LOG_ORIGIN, bytes(range(32)), "2026-01-01T00:00:00Z")
 
@@ -81,7 +81,7 @@ class Insider:
                     row = {c.name: self._value(table, c, rows, value_pick + i) if c.name not in base or i == column_pick
                            % len(table.columns) or c.name in keys else base[c.name]
                            for i, c in enumerate(table.columns)}
-                    if name == "receipts":
+                    if name == receipts.name:
                         row["receipt_id"] = str(uuid.uuid4())
                     conn.execute(insert(table), row)
                     self.undo.append(("insert", table, {k: row[k] for k in keys}))

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from consent_log import merkle
 from consent_log.checkpoint import LogKey, split_notes
-from tests.api.conftest import KEY1, KEY2, PAGE_ORIGIN, Api, api_env, database, request_body, start
+from tests.api.conftest import KEY1, KEY2, PAGE_ORIGIN, Api, Local, api_env, database, request_body, start
 from tests.harness import BUILD_DATE, ROOT, Served, cli
 
 
@@ -31,7 +31,8 @@ def _engine(api: Api):  # type: ignore[no-untyped-def]
 def _unsealed(api: Api) -> int:
     engine = _engine(api)
     with engine.connect() as conn:
-        count = int(conn.execute(text("SELECT count(*) FROM consent_receipts WHERE leaf_index IS NULL")).scalar_one())
+        count = int(conn.execute(text("SELECT count(*) FROM consent_receipts r WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM consent_log_leaves l WHERE l.seq = r.seq)")).scalar_one())
     engine.dispose()
     return count
 
@@ -89,12 +90,17 @@ def seal_and_witness(api: Api, tmp: Path, count: int) -> Path:
     return witness
 
 
+def at_leaf(index: int) -> str:
+    """SQL: the receipt row that is leaf ``index``."""
+    return f"seq = (SELECT seq FROM consent_log_leaves WHERE leaf_index = {index})"
+
+
 def recompute_tree(conn: Any) -> None:
     """What an insider with write access but no keys does after changing receipts: recompute
     every leaf and node hash from the receipts as they now are (and drop the stored checkpoints,
     which cannot be re-signed)."""
-    bodies = conn.execute(text("SELECT body FROM consent_receipts WHERE leaf_index IS NOT NULL "
-                               "ORDER BY leaf_index")).scalars().all()
+    bodies = conn.execute(text("SELECT r.body FROM consent_receipts r JOIN consent_log_leaves l ON l.seq = r.seq "
+                               "ORDER BY l.leaf_index")).scalars().all()
     tree = merkle.Levels([merkle.leaf_hash(b.encode()) for b in bodies])
     conn.execute(text("DELETE FROM consent_log_nodes"))
     conn.execute(text("DELETE FROM consent_log_checkpoints"))
@@ -118,7 +124,7 @@ def attacked(api: Api, witness: Path, *statements: str, recompute: bool = True) 
 def receipt_at(api: Api, leaf: int) -> str:
     engine = _engine(api)
     with engine.connect() as conn:
-        found = str(conn.execute(text(f"SELECT receipt_id FROM consent_receipts WHERE leaf_index = {leaf}")).scalar())
+        found = str(conn.execute(text(f"SELECT receipt_id FROM consent_receipts WHERE {at_leaf(leaf)}")).scalar())
     engine.dispose()
     return found
 
@@ -127,7 +133,7 @@ def test_an_edited_receipt_fails_verify_even_with_every_hash_recomputed(quiet: A
     witness = seal_and_witness(quiet, tmp_path, 8)
     edited = receipt_at(quiet, 2)
     report = attacked(quiet, witness, "UPDATE consent_receipts SET body = replace(body, '\"analytics\":false', "
-                                    "'\"analytics\":true') WHERE leaf_index = 2")
+                                    f"'\"analytics\":true') WHERE {at_leaf(2)}")
     assert f"leaf 2 (receipt {edited}): its token was issued for other content" in report
     assert "the log's first 8 leaves do not match it" in report
 
@@ -138,39 +144,42 @@ def test_a_receipt_the_report_would_count_as_another_choice_fails_verify(quiet: 
     witness = seal_and_witness(quiet, tmp_path, 4)
     edited = receipt_at(quiet, 1)
     report = attacked(quiet, witness, "UPDATE consent_receipts SET choices = replace(choices, 'analytics=0', "
-                                    "'analytics=1') WHERE leaf_index = 1", recompute=False)
+                                    f"'analytics=1') WHERE {at_leaf(1)}", recompute=False)
     assert report.count("disagrees with the receipt's") == 1
     assert f"leaf 1 (receipt {edited}): its choices column (advertising=0,analytics=1,necessary=1) disagrees" in report
 
 
 def test_a_deleted_receipt_fails_verify_even_with_the_tree_rebuilt(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 8)
-    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index = 2",
-                      "UPDATE consent_receipts SET leaf_index = leaf_index + 100 WHERE leaf_index > 2",
-                      "UPDATE consent_receipts SET leaf_index = leaf_index - 101 WHERE leaf_index > 100")
+    report = attacked(quiet, witness, f"DELETE FROM consent_receipts WHERE {at_leaf(2)}",
+                      "DELETE FROM consent_log_leaves WHERE leaf_index = 2",
+                      "UPDATE consent_log_leaves SET leaf_index = leaf_index + 100 WHERE leaf_index > 2",
+                      "UPDATE consent_log_leaves SET leaf_index = leaf_index - 101 WHERE leaf_index > 100")
     assert "checkpoint of size 8: the log has only 7 leaves: leaves 7..7 are missing" in report
 
 
 def test_two_swapped_receipts_fail_verify(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 8)
-    report = attacked(quiet, witness, "UPDATE consent_receipts SET leaf_index = 100 WHERE leaf_index = 1",
-                      "UPDATE consent_receipts SET leaf_index = 1 WHERE leaf_index = 3",
-                      "UPDATE consent_receipts SET leaf_index = 3 WHERE leaf_index = 100")
+    report = attacked(quiet, witness, "UPDATE consent_log_leaves SET leaf_index = 100 WHERE leaf_index = 1",
+                      "UPDATE consent_log_leaves SET leaf_index = 1 WHERE leaf_index = 3",
+                      "UPDATE consent_log_leaves SET leaf_index = 3 WHERE leaf_index = 100")
     assert "the log's first 8 leaves do not match it: a receipt among leaves 0..7" in report
 
 
 def test_the_last_three_receipts_dropped_fail_verify_naming_the_missing_range(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 8)
-    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index >= 5")
+    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE seq IN (SELECT seq FROM consent_log_leaves "
+                      "WHERE leaf_index >= 5)", "DELETE FROM consent_log_leaves WHERE leaf_index >= 5")
     assert "leaves 5..7 are missing (the log was truncated)" in report
 
 
 def test_an_inserted_receipt_fails_verify(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 8)
-    copy = ("INSERT INTO consent_receipts (receipt_id, subject_id, created_at, request_sha256, body, token, kid, "
-            "leaf_index) SELECT '00000000-0000-4000-8000-000000000000', subject_id, created_at, request_sha256, "
-            "body, token, kid, 8 FROM consent_receipts WHERE leaf_index = 7")
-    report = attacked(quiet, witness, copy)
+    copy = ("INSERT INTO consent_receipts (receipt_id, subject_id, created_at, request_sha256, body, token, kid) "
+            "SELECT '00000000-0000-4000-8000-000000000000', subject_id, created_at, request_sha256, body, token, kid "
+            f"FROM consent_receipts WHERE {at_leaf(7)}")
+    report = attacked(quiet, witness, copy, "INSERT INTO consent_log_leaves (leaf_index, seq) SELECT 8, seq FROM "
+                      "consent_receipts WHERE receipt_id = '00000000-0000-4000-8000-000000000000'")
     assert ("leaf 8 (receipt 00000000-0000-4000-8000-000000000000): its token was issued for another receipt"
             in report)
 
@@ -179,7 +188,7 @@ def test_a_forged_purge_fails_verify(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 8)
     forged = ("INSERT INTO consent_log_purges (note, created_at) VALUES ('legal.test/consent-log\npurge\n2-2\n"
               "retention\n\n\u2014 legal.test/consent-log AAAAAA==\n', 0)")
-    report = attacked(quiet, witness, "DELETE FROM consent_receipts WHERE leaf_index = 2", forged, recompute=False)
+    report = attacked(quiet, witness, f"DELETE FROM consent_receipts WHERE {at_leaf(2)}", forged, recompute=False)
     assert "purge record 1 in the database:" in report
     assert "leaf 2: no receipt, and no signed purge statement covers it (a receipt was deleted)" in report
 
@@ -439,9 +448,9 @@ def test_a_visitor_proves_a_downloaded_receipt_with_nothing_but_the_sites_publis
 def test_a_corrupt_receipt_row_is_named_and_verify_goes_on(quiet: Api, tmp_path: Path) -> None:
     witness = seal_and_witness(quiet, tmp_path, 4)
     corrupt = receipt_at(quiet, 1)
-    report = attacked(quiet, witness, "UPDATE consent_receipts SET body = 'not json {' WHERE leaf_index = 1",
+    report = attacked(quiet, witness, f"UPDATE consent_receipts SET body = 'not json {{' WHERE {at_leaf(1)}",
                       "UPDATE consent_receipts SET body = replace(body, '\"analytics\":false', "
-                      "'\"analytics\":true') WHERE leaf_index = 3", recompute=False)
+                      f"'\"analytics\":true') WHERE {at_leaf(3)}", recompute=False)
     assert f"leaf 1 (receipt {corrupt}): its body is not JSON (the row is corrupt)" in report
     assert "leaf 3 (receipt" in report  # the entries after the corrupt one are still checked
     assert "Traceback" not in report
@@ -462,3 +471,24 @@ def test_consent_keys_rewrites_a_readable_key_file_private_and_refuses_a_symlink
     refused = subprocess.run([consent_keys, "rotate", "--key-file", str(link)], capture_output=True, text=True)
     assert refused.returncode != 0 and "is a symbolic link" in refused.stderr
     assert target.read_text() == "unrelated\n"
+
+
+def test_a_database_that_kept_leaf_indexes_in_the_receipt_rows_is_carried_over(local: Local) -> None:
+    """The version before kept each receipt's leaf index in its own row: ``init-db`` moves them
+    to the leaves table and lists the unsealed receipts for the sealer, and the log verifies."""
+    sealed = [local.post() for _ in range(3)]
+    local.seal()
+    waiting = local.post()
+    local.sql("ALTER TABLE consent_receipts ADD COLUMN leaf_index BIGINT")
+    local.sql("UPDATE consent_receipts SET leaf_index = (SELECT l.leaf_index FROM consent_log_leaves l "
+              "WHERE l.seq = consent_receipts.seq)")
+    local.sql("DROP TABLE consent_log_leaves")
+    local.sql("DROP TABLE consent_log_pending")
+    assert local.flask("init-db").exit_code == 0
+    assert [n.split("\n")[1] for n in local.seal()] == ["4"]  # the waiting one, and only it
+    for index, answer in enumerate([*sealed, waiting]):
+        rid = answer["receipt"]["consentReceiptID"]
+        got = local.operator_get(f"/api/v1/receipts/{rid}?format=json").get_json()
+        assert got["proof"]["leaf_index"] == index
+    result = local.flask("verify")
+    assert result.exit_code == 0, result.output

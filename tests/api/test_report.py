@@ -15,9 +15,9 @@ import pytest
 from lxml import html
 from sqlalchemy import select
 
-from consent_api.report import CSP
+from consent_api.report_page import CSP
+from consent_api.schema import checkpoints, engine_for, nodes, receipts
 from consent_api.signing import Key, ReceiptSigner
-from consent_api.storage import checkpoints, engine_for, nodes, receipts
 from tests.api.conftest import KEY1, OPERATOR, Api, request_body
 from tests.api.generated import Choice, at, store
 from tests.harness import ROOT

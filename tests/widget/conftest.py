@@ -84,17 +84,31 @@ def visit(site: Served, page: Any) -> Visit:
 
 
 @pytest.fixture
-def api_up(visit: Visit) -> Visit:
-    """Receipts answered by a stand-in consent API (the real one is tested in tests/api)."""
+def api_up(visit: Visit) -> Iterator[Visit]:
+    """Receipts answered by a stand-in consent API (the real one is tested in tests/api), which
+    holds every request the widget builds against the schema the API publishes and validates
+    with (a request it refuses fails the test)."""
+    from jsonschema import Draft202012Validator
+
+    from consent_api.openapi import request_schema
+
+    schema = Draft202012Validator(request_schema())
+    refused: list[str] = []
 
     def answer(route: Any) -> None:
         body = json.loads(route.request.post_data or "{}")
+        problems = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in schema.iter_errors(body)]
+        if problems:
+            refused.append(f"{body}: {problems}")
+            route.fulfill(status=422, content_type="application/json", body=json.dumps({"error": problems}))
+            return
         visit.receipts.append(body)
         route.fulfill(status=201, content_type="application/json",
                       body=json.dumps({"receipt": body, "token": f"token-{body['receipt_id']}"}))
 
     visit.page.context.route("**/api/v1/receipts", answer)
-    return visit
+    yield visit
+    assert refused == [], "the widget posted requests the API's schema refuses"
 
 
 @pytest.fixture(scope="session")
