@@ -235,7 +235,7 @@ def seal_costs(env: dict[str, str], tmp: Path, receipts: int) -> dict[str, float
             if cold:
                 sealer._frontier, sealer._file_last = None, False
             with svc.log.engine.connect() as conn:
-                sealer._checked_frontier(conn)
+                sealer._checked(conn)
         return (time.perf_counter() - started) * 1000 / rounds
 
     with svc.log.engine.connect() as conn:
@@ -341,6 +341,13 @@ def main() -> None:
         if f"base SQLite {w}x{t}" in found:
             print(f"SQLite {w}x{t}: {found[f'SQLite {w}x{t}']['rps'] / found[f'base SQLite {w}x{t}']['rps']:.0%} of "
                   f"the baseline {args.baseline}'s rate in the same run")
+    for w, t in configs:
+        if f"PostgreSQL {w}x{t}" in found and f"SQLite {w}x{t}" in found:
+            print(f"PostgreSQL {w}x{t}: {found[f'PostgreSQL {w}x{t}']['rps'] / found[f'SQLite {w}x{t}']['rps']:.0%} of "
+                  f"SQLite {w}x{t}'s rate in the same run")
+    if "PostgreSQL 1x16" in found and "PostgreSQL 2x16" in found:
+        print(f"PostgreSQL: two processes {found['PostgreSQL 2x16']['rps'] / found['PostgreSQL 1x16']['rps']:.2f}x "
+              "one (2x16 over 1x16)")
     if any(r.get("sealed") == float("inf") for r in found.values()):
         raise SystemExit("some receipts were never sealed")
 

@@ -47,8 +47,9 @@ from .model import (
     validate_front_matter,
     version_files,
 )
-from .paths import long_date
+from .paths import long_date, page_url
 from .provenance import Arrival, Provenance, first_seen
+from .site import policy_pages
 
 DEFAULT_NOTICE_DAYS = 30
 
@@ -215,14 +216,8 @@ def site_routes(docs_dir: Path) -> set[str]:
     routes = {"/", "/feed.xml", "/policies.json"}
     version_dirs = {folder / "versions" for folder in policy_dirs(docs_dir)}
     for folder in policy_dirs(docs_dir):
-        slug = folder.name
-        routes |= {f"/{slug}/", f"/{slug}/history/"}
-        if len(version_files(folder)) > 1:
-            routes.add(f"/{slug}/compare/")
-        for i, path in enumerate(version_files(folder)):
-            routes.add(f"/{slug}/{path.stem}/")
-            if i:
-                routes.add(f"/{slug}/{path.stem}/changes/")
+        pages = policy_pages(folder.name, [path.stem for path in version_files(folder)])
+        routes |= {"/" + page_url(src) for src in pages}
     for path in docs_dir.rglob("*"):
         if not path.is_file() or path.parent in version_dirs or path.name.startswith("."):
             continue

@@ -151,6 +151,16 @@ class PolicyView:
         return page_src(self.slug, "compare") if len(self.versions) > 1 else None
 
 
+def policy_pages(slug: str, version_ids: Sequence[str]) -> set[str]:
+    """The page sources the build writes for a policy with these versions (oldest first): its
+    index and history, each version's page, each later version's changes page, and from two
+    versions the compare page; ``PolicyView``'s paths (a test holds the plan to it). The check
+    accepts a link to any of them."""
+    pages = {page_src(slug), page_src(slug, "history")} | {page_src(slug, v) for v in version_ids}
+    pages |= {page_src(slug, v, "changes") for v in version_ids[1:]}
+    return pages | ({page_src(slug, "compare")} if len(version_ids) > 1 else set())
+
+
 @dataclass
 class SitePlan:
     views: list[PolicyView] = field(default_factory=list)

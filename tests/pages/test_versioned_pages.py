@@ -13,8 +13,8 @@ import pytest
 from lxml import html
 
 from legal_pages.model import load_policies
-from legal_pages.site import plan_site
-from tests.harness import cli
+from legal_pages.site import plan_site, policy_pages
+from tests.harness import ROOT, cli
 from tests.pages.conftest import FIXTURE_DOCS, FIXTURE_URL, BuildAsOf
 
 SCHEMA = Path(__file__).parents[2] / "legal_pages" / "schemas" / "policies.schema.json"
@@ -198,6 +198,19 @@ def test_the_engine_plans_pages_without_mkdocs() -> None:
     assert {"demo/index.md", "demo/2026-06-01/index.md", "demo/2026-06-01/changes/index.md",
             "demo/history/index.md", "feed.xml", "policies.json"} <= paths
     assert [a.url for a in plan.announcements] == ["demo/2026-12-01/"]
+
+
+@pytest.mark.parametrize("docs", [FIXTURE_DOCS, ROOT / "docs"], ids=["fixture", "seeds"])
+def test_the_pages_the_check_accepts_links_to_are_the_pages_the_build_writes(docs: Path) -> None:
+    """lint.site_routes takes a policy's pages from site.policy_pages: they are the plan's own."""
+    import datetime as dt
+
+    policies = load_policies(docs)
+    plan = plan_site(policies, as_of=dt.date(2100, 1, 1), site_url=FIXTURE_URL, preview=True,
+                     render_html=lambda body: "<p>" + body + "</p>")
+    for policy in policies:
+        planned = {o.path for o in plan.outputs if o.path.startswith(f"{policy.slug}/")}
+        assert planned == policy_pages(policy.slug, [v.id for v in policy.versions])
 
 
 def test_a_malformed_build_date_is_rejected_with_a_clear_message(tmp_path: Path) -> None:
