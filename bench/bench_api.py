@@ -181,6 +181,8 @@ def token_costs(env: dict[str, str], tmp: Path, requests: int) -> tuple[float, f
     forged = "." + base64.urlsafe_b64encode(bomb).decode().rstrip("=") + ".c2lnbmF0dXJlLXRoYXQtaXMtbm90LXJlYWw"
     port = free_port()
     env = dict(env, CONSENT_WORKERS="1", CONSENT_THREADS="4", CONSENT_BIND=f"127.0.0.1:{port}")
+    subprocess.run([sys.executable, "-m", "flask", "--app", "consent_api", "init-db"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # its database exists already unless --only left SQLite out
     with (tmp / "tokens.log").open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"], cwd=ROOT,
                                    env=env, stdout=out, stderr=out)

@@ -16,9 +16,8 @@ from typing import Any
 
 from consent_log.leaf import canonical
 
-from .receipt import report_columns
+from .receipt import Stored, report_columns
 from .signing import ReceiptSigner
-from .storage import Stored
 
 #: Columns copied from the body: (column, what it is in the body), for the messages.
 COPIED = {

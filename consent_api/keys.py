@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from consent_log.checkpoint import KeyFileError, LogKey, log_keys_json, new_log_key, parse_log_keys, published_keys
@@ -14,6 +16,8 @@ from consent_log.checkpoint import KeyFileError, LogKey, log_keys_json, new_log_
 from .errors import ConfigError
 from .settings import Settings
 from .signing import Key, keys_json, new_key, parse_keys
+
+K = TypeVar("K")
 
 
 def check_operator_token(settings: Settings) -> None:
@@ -52,23 +56,32 @@ def _read_secret(path: Path) -> str:
     return path.read_text()
 
 
+def _key_list(text: str | None, variable: str, path: Path | None, settings: Settings,
+              parse: Callable[[str, str], list[K]], make: Callable[[], list[K]], dump: Callable[[list[K]], str],
+              create: str, missing: str) -> list[K]:
+    """A key list from its variable, else from its key file; in development a missing file is
+    made with a new key; otherwise ConfigError says how to make one (``create``) or what to set."""
+    if text:
+        return parse(text, variable)
+    if path is None:
+        raise ConfigError(missing)
+    if path.exists():
+        return parse(_read_secret(path), str(path))
+    if settings.env != "development":
+        raise ConfigError(f"{path}: no {create}")
+    keys = make()
+    write_secret(path, dump(keys))
+    return keys
+
+
 def load_keys(settings: Settings) -> list[Key]:
     """The receipt token keys; outside development, starting without one is refused."""
-    if settings.signing_keys:
-        return parse_keys(settings.signing_keys, "CONSENT_SIGNING_KEYS")
-    if settings.key_file:
-        path = settings.key_file
-        if path.exists():
-            return parse_keys(_read_secret(path), str(path))
-        if settings.env == "development":
-            keys = [new_key([])]
-            write_secret(path, keys_json(keys))
-            return keys
-        raise ConfigError(f"{path}: no key file (create one with 'consent-keys rotate --key-file {path}')")
-    raise ConfigError(
-        "no signing key: set CONSENT_SIGNING_KEYS or CONSENT_KEY_FILE "
-        "(or CONSENT_ENV=development with CONSENT_KEY_FILE for a local key)"
-    )
+    path = settings.key_file
+    return _key_list(settings.signing_keys, "CONSENT_SIGNING_KEYS", path, settings, parse_keys,
+                     lambda: [new_key([])], keys_json,
+                     f"key file (create one with 'consent-keys rotate --key-file {path}')",
+                     "no signing key: set CONSENT_SIGNING_KEYS or CONSENT_KEY_FILE "
+                     "(or CONSENT_ENV=development with CONSENT_KEY_FILE for a local key)")
 
 
 def log_origin(settings: Settings, site_url: str) -> str:
@@ -91,20 +104,12 @@ def load_log_keys(settings: Settings, origin: str) -> list[LogKey]:
 
 
 def _log_keys(settings: Settings, origin: str) -> list[LogKey]:
-    if settings.log_keys:
-        return parse_log_keys(settings.log_keys, "CONSENT_LOG_KEYS")
-    if settings.log_key_file:
-        path = settings.log_key_file
-        if path.exists():
-            return parse_log_keys(_read_secret(path), str(path))
-        if settings.env == "development":
-            keys = [new_log_key(origin)]
-            write_secret(path, log_keys_json(keys))
-            return keys
-        raise ConfigError(f"{path}: no log key file (create one with "
-                          f"'consent-keys rotate-log --log-key-file {path} --name {origin}')")
-    raise ConfigError("no log key: set CONSENT_LOG_KEYS or CONSENT_LOG_KEY_FILE "
-                      "(or CONSENT_ENV=development with CONSENT_LOG_KEY_FILE for a local key)")
+    path = settings.log_key_file
+    return _key_list(settings.log_keys, "CONSENT_LOG_KEYS", path, settings, parse_log_keys,
+                     lambda: [new_log_key(origin)], log_keys_json,
+                     f"log key file (create one with 'consent-keys rotate-log --log-key-file {path} --name {origin}')",
+                     "no log key: set CONSENT_LOG_KEYS or CONSENT_LOG_KEY_FILE "
+                     "(or CONSENT_ENV=development with CONSENT_LOG_KEY_FILE for a local key)")
 
 
 def publish_log_keys(log_dir: Path, keys: list[LogKey]) -> None:

@@ -5,6 +5,8 @@ collection method, GPC). No IP address, raw or truncated, is stored."""
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from consent_log.leaf import canonical
@@ -64,3 +66,46 @@ def build_receipt(request: dict[str, Any], *, now: int, sec_gpc: bool, settings:
         "page": request["page"],
         "clientConsentedAt": request["consented_at"],
     }
+
+
+@dataclass(frozen=True)
+class NewReceipt:
+    receipt_id: str
+    subject_id: str
+    created_at: int
+    request_sha256: str
+    body_json: str  # canonical(receipt)
+    token: str
+    kid: str
+    report: dict[str, Any]  # report_columns(receipt), computed where the receipt is built
+
+
+@dataclass(frozen=True)
+class Stored:
+    receipt_id: str
+    subject_id: str
+    created_at: int
+    request_sha256: str
+    body_json: str
+    token: str
+    kid: str
+    leaf_index: int | None
+    seq: int = 0  # the row's place in insertion order (a history page's cursor); 0 before it is read back
+
+    @property
+    def body(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.body_json)
+        return found
+
+    @classmethod
+    def from_row(cls, row: Any) -> Stored:
+        return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256, row.body, row.token,
+                   row.kid, row.leaf_index, row.seq)
+
+
+class Duplicate(Exception):
+    """The receipt id is stored with other content."""
+
+    def __init__(self, stored: Stored) -> None:
+        super().__init__(stored.receipt_id)
+        self.stored = stored

@@ -16,8 +16,7 @@ from consent_log.leaf import canonical
 from .auth import claims, expired, subject_for, when
 from .errors import ApiError, Conflict, Forbidden, NotFound, Unavailable, UnsupportedMediaType
 from .integrity import row_problems
-from .receipt import build_receipt, report_columns, request_digest
-from .storage import Duplicate, NewReceipt, Stored
+from .receipt import Duplicate, NewReceipt, Stored, build_receipt, report_columns, request_digest
 from .validation import UUID4, validate
 from .web import SECURITY_HEADERS, b64, json_body, limit, services, whole_number
 

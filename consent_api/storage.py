@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, exists, func, select, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
@@ -31,54 +29,21 @@ from consent_log.checkpoint import Verifier
 
 from .groupcommit import GroupCommit
 from .migrations import create_schema
+from .receipt import Duplicate, NewReceipt, Stored
 from .schema import WITH_LEAF, leaves, pending, purges, quarantine, receipts
 from .tree import LogTree
 
 _EXISTING = WITH_LEAF.where(receipts.c.receipt_id.in_(bindparam("ids", expanding=True)))
 _INSERT = receipts.insert()
-
-
-@dataclass(frozen=True)
-class NewReceipt:
-    receipt_id: str
-    subject_id: str
-    created_at: int
-    request_sha256: str
-    body_json: str  # canonical(receipt)
-    token: str
-    kid: str
-    report: dict[str, Any]  # report_columns(receipt), computed where the receipt is built
-
-
-@dataclass(frozen=True)
-class Stored:
-    receipt_id: str
-    subject_id: str
-    created_at: int
-    request_sha256: str
-    body_json: str
-    token: str
-    kid: str
-    leaf_index: int | None
-    seq: int = 0  # the row's place in insertion order (a history page's cursor); 0 before it is read back
-
-    @property
-    def body(self) -> dict[str, Any]:
-        found: dict[str, Any] = json.loads(self.body_json)
-        return found
-
-    @classmethod
-    def from_row(cls, row: Any) -> Stored:
-        return cls(row.receipt_id, row.subject_id, row.created_at, row.request_sha256, row.body, row.token,
-                   row.kid, row.leaf_index, row.seq)
-
-
-class Duplicate(Exception):
-    """The receipt id is stored with other content."""
-
-    def __init__(self, stored: Stored) -> None:
-        super().__init__(stored.receipt_id)
-        self.stored = stored
+_PG_COLUMNS = [c.name for c in receipts.columns if c.name != "seq"]
+_PG_STORE = text(  # the receipts given as one array per column; the names and types are the table's
+    "WITH new AS (INSERT INTO consent_receipts ({names}) SELECT * FROM unnest({arrays}) "
+    "ON CONFLICT (receipt_id) DO NOTHING RETURNING seq, receipt_id), "
+    "listed AS (INSERT INTO consent_log_pending (seq) SELECT seq FROM new ON CONFLICT DO NOTHING) "
+    "SELECT receipt_id FROM new".format(
+        names=", ".join(_PG_COLUMNS),
+        arrays=", ".join(f"CAST(:{c} AS {receipts.c[c].type.compile(dialect=postgresql.dialect())}[])"  # type: ignore[no-untyped-call]
+                         for c in _PG_COLUMNS)))
 
 
 class ReceiptLog(LogTree):
@@ -155,39 +120,37 @@ class ReceiptLog(LogTree):
             return exc
 
     def _store(self, batch: list[NewReceipt], *, locked: bool = False) -> list[tuple[Stored, bool] | Duplicate]:
-        """Insert the receipts not stored yet, in one durable transaction; one result each."""
+        """Insert the receipts not stored yet, durably; one result each. SQLite: read which are
+        stored, insert the others and list them as pending for the sealer, in one transaction.
+        PostgreSQL: ``_store_at_once``."""
+        if self.postgres:
+            return self._store_at_once(batch)
         with self.writing(locked=locked) as conn:
             stored = {row.receipt_id: Stored.from_row(row)
                       for row in conn.execute(_EXISTING, {"ids": list({n.receipt_id for n in batch})})}
-            rows, results = [], []
-            for new in batch:
-                found = stored.get(new.receipt_id)
-                if found is not None:
-                    results.append((found, False) if found.request_sha256 == new.request_sha256 else Duplicate(found))
-                    continue
-                rows.append({"receipt_id": new.receipt_id, "subject_id": new.subject_id,
-                             "created_at": new.created_at, "request_sha256": new.request_sha256,
-                             "body": new.body_json, "token": new.token, "kid": new.kid, **new.report})
-                stored[new.receipt_id] = Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256,
-                                                new.body_json, new.token, new.kid, None)
-                results.append((stored[new.receipt_id], True))
-            if rows:
-                self._insert(conn, rows)
-        return results
+            new = [n for n in _first_of_each(batch) if n.receipt_id not in stored]
+            if new:
+                seqs = conn.execute(_INSERT.returning(receipts.c.seq), [_row(n) for n in new]).scalars().all()
+                # A pending entry already there for the seq (an insider's) stands for the new row.
+                conn.execute(sqlite_insert(pending).on_conflict_do_nothing(), [{"seq": seq} for seq in seqs])
+        return _results(batch, {n.receipt_id for n in new}, stored)
 
-    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Insert the receipts and list them as pending for the sealer. PostgreSQL in one
-        statement (one round trip: the receipts' insert is a CTE whose new seqs go to pending);
-        SQLite, on this machine, in two. A pending entry already there for the seq (an insider's,
-        or left by a deleted row whose seq SQLite gives again) stands for the new row: it is
-        kept, not a reason to refuse the receipt."""
-        if self.postgres:
-            new = receipts.insert().values(rows).returning(receipts.c.seq).cte("new")
-            conn.execute(pg_insert(pending).from_select(["seq"], select(new.c.seq)).add_cte(new)
-                         .on_conflict_do_nothing())
-        else:
-            seqs = conn.execute(_INSERT.returning(receipts.c.seq), rows).scalars().all()
-            conn.execute(sqlite_insert(pending).on_conflict_do_nothing(), [{"seq": seq} for seq in seqs])
+    def _store_at_once(self, batch: list[NewReceipt]) -> list[tuple[Stored, bool] | Duplicate]:
+        """PostgreSQL, in one statement and one round trip (autocommit: durable when it returns):
+        insert the receipts whose id is new, list them as pending, return their ids; only when
+        some id was stored already, a second statement reads those (a retry, or a Duplicate).
+        The rows go as one array per column (``unnest``): one statement text for every batch
+        size, prepared once. Measured (bench_api, PostgreSQL 1x16, one API process, which is
+        CPU-bound): SELECT, INSERT, BEGIN and COMMIT of a transaction gave 328 receipts/s
+        against SQLite's 521; one statement with a VALUES list per batch, compiled by SQLAlchemy
+        every time (15% of the process's time), 411 against 666."""
+        rows = [_row(n) for n in _first_of_each(batch)]
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            inserted = set(conn.execute(_PG_STORE, {c: [r[c] for r in rows] for c in _PG_COLUMNS}).scalars())
+            others = list({n.receipt_id for n in batch} - inserted)
+            stored = ({row.receipt_id: Stored.from_row(row) for row in conn.execute(_EXISTING, {"ids": others})}
+                      if others else {})
+        return _results(batch, inserted, stored)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -259,6 +222,37 @@ class ReceiptLog(LogTree):
     def purge_notes(self) -> list[str]:
         with self.engine.connect() as conn:
             return [str(n) for n in conn.execute(select(purges.c.note).order_by(purges.c.id)).scalars()]
+
+
+def _row(new: NewReceipt) -> dict[str, Any]:
+    return {"receipt_id": new.receipt_id, "subject_id": new.subject_id, "created_at": new.created_at,
+            "request_sha256": new.request_sha256, "body": new.body_json, "token": new.token, "kid": new.kid,
+            **new.report}
+
+
+def _first_of_each(batch: list[NewReceipt]) -> list[NewReceipt]:
+    """The batch with one receipt per id (the first): two requests of one id in a batch are a
+    receipt and its retry, or a conflict."""
+    return list({n.receipt_id: n for n in reversed(batch)}.values())[::-1]
+
+
+def _results(batch: list[NewReceipt], inserted: set[str],
+             stored: dict[str, Stored]) -> list[tuple[Stored, bool] | Duplicate]:
+    """Each request's answer: its receipt just stored (True), the stored one it repeats (False),
+    or Duplicate when the stored receipt of its id has other content."""
+    stored = dict(stored)
+    results: list[tuple[Stored, bool] | Duplicate] = []
+    for new in batch:
+        found = stored.get(new.receipt_id)
+        if found is None and new.receipt_id in inserted:
+            stored[new.receipt_id] = Stored(new.receipt_id, new.subject_id, new.created_at, new.request_sha256,
+                                            new.body_json, new.token, new.kid, None)
+            results.append((stored[new.receipt_id], True))
+        elif found is None:  # refused and not stored: the batch falls back to one receipt at a time
+            raise LookupError(f"receipt {new.receipt_id} was neither inserted nor found")
+        else:
+            results.append((found, False) if found.request_sha256 == new.request_sha256 else Duplicate(found))
+    return results
 
 
 def ranges(indices: list[int]) -> list[tuple[int, int]]:

@@ -1,4 +1,5 @@
-"""Run a strict MkDocs build with the build date, preview and site URL as inputs."""
+"""Run a strict MkDocs build with the build date, preview and site URL as inputs, handed to
+MkDocs and the plugins as their config (the environment is for whoever runs the build)."""
 
 from __future__ import annotations
 
@@ -29,24 +30,25 @@ def build_site(
 
     if not config_file.is_file():
         raise BuildInputError(f"{config_file}: no such MkDocs config file")
-    if build_date is not None:
-        os.environ["LEGAL_BUILD_DATE"] = parse_build_date(build_date).isoformat()
-    if preview:
-        os.environ["LEGAL_PREVIEW"] = "1"
-    if site_url is not None:
-        os.environ["LEGAL_SITE_URL"] = site_url
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    options = {name: dict(values) for name, values in (plugin_options or {}).items()}
+    if build_date is not None:
+        options.setdefault("legal-pages", {})["build_date"] = parse_build_date(build_date).isoformat()
+    if preview:
+        options.setdefault("legal-pages", {})["preview"] = True
     overrides: dict[str, Any] = {"strict": True}
+    if site_url is not None:
+        overrides["site_url"] = site_url
     if site_dir is not None:
         overrides["site_dir"] = str(site_dir.resolve())
     if docs_dir is not None:
         overrides["docs_dir"] = str(docs_dir.resolve())
     try:
         config = load_config(str(config_file), **overrides)
-        for name, options in (plugin_options or {}).items():
+        for name, values in options.items():
             if name not in config.plugins:
-                raise BuildInputError(f"{config_file}: no plugin '{name}' to set {sorted(options)} of")
-            config.plugins[name].config.update(options)
+                raise BuildInputError(f"{config_file}: no plugin '{name}' to set {sorted(values)} of")
+            config.plugins[name].config.update(values)
         build(config)
     except Abort as exc:  # MkDocs has logged the reasons above
         raise LegalPagesError(f"the site did not build ({exc}): see the errors above") from exc
