@@ -158,10 +158,10 @@ def measure(browser: Any, urls: dict[str, str], runs: int, throttle: float) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21)
-    parser.add_argument("--smoke", action="store_true", help="two loads each: for the suite")
+    parser.add_argument("--smoke", action="store_true", help="one load each, no warm-up: for the suite")
     args = parser.parse_args()
     if args.smoke:
-        args.runs = 2
+        args.runs = 1
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -201,7 +201,8 @@ def main() -> None:
                 options["executable_path"] = str(CHROMIUM)
             browser = pw.chromium.launch(**options)
             for label, variants in urls.items():
-                measure(browser, {k: served.url(v) for k, v in variants.items()}, 1, 1)  # warm the server and caches
+                if not args.smoke:  # warm the server and caches
+                    measure(browser, {k: served.url(v) for k, v in variants.items()}, 1, 1)
                 for throttle in (1.0, 4.0):
                     results[label, throttle] = measure(browser, {k: served.url(v) for k, v in variants.items()},
                                                        args.runs, throttle)
