@@ -122,4 +122,14 @@ def engine_for(url: str) -> Engine:
     # No ping per checkout (a round trip on every request): a connection the server dropped
     # fails its request with a 503 (the widget retries it) and SQLAlchemy then replaces every
     # connection of the pool; pool_recycle retires them before a firewall would drop them idle.
-    return create_engine(url, pool_size=20, max_overflow=10, pool_recycle=1800)
+    engine = create_engine(url, pool_size=20, max_overflow=10, pool_recycle=1800)
+
+    @event.listens_for(engine, "connect")
+    def _postgres_connect(dbapi: Any, _record: Any) -> None:
+        # Lists (storage's one array per column) go in PostgreSQL's binary format: the text
+        # format escapes every quote of every receipt body, in Python and again in the server.
+        from psycopg.types.array import ListBinaryDumper
+
+        dbapi.adapters.register_dumper(list, ListBinaryDumper)
+
+    return engine
