@@ -125,6 +125,9 @@ def audit_log(svc: Services, checkpoint_files: list[Path]) -> tuple[list[str], s
                                 f"{held[row.seq].reason[:80]}), but it passes: an honest receipt was held back")
         else:
             problems.extend(f"unsealed receipt {row.receipt_id}: {p}" for p in found)
+    for row in svc.log.relisted():
+        problems.append(f"receipt {row.receipt_id}: listed as waiting for the sealer although it is leaf "
+                        f"{row.leaf_index} (an entry written outside the API)")
     for row in svc.log.unlisted():
         problems.append(f"receipt {row.receipt_id}: neither sealed, nor waiting for the sealer, nor held out of the "
                         "log (its entry in consent_log_pending was removed): it would never be sealed")

@@ -45,9 +45,11 @@ SEALER_LOCK = 7_240_532  # any constant: the PostgreSQL advisory lock that makes
 SEAL_BATCH = 20_000  # receipts sealed in one transaction at most
 HALT_FILE = "sealing-halted"
 
-#: The receipts waiting for a leaf, oldest first (a forged quarantine entry holds one back: verify names it).
+#: The receipts waiting for a leaf, oldest first. A forged quarantine entry holds one back, a forged pending
+#: entry for a receipt that has its leaf is passed over: verify names both; neither stops the sealer.
 _UNSEALED = (select(receipts).join(pending, pending.c.seq == receipts.c.seq)
-             .where(~exists().where(quarantine.c.seq == receipts.c.seq)).order_by(pending.c.seq))
+             .where(~exists().where(quarantine.c.seq == receipts.c.seq),
+                    ~exists().where(leaves.c.seq == receipts.c.seq)).order_by(pending.c.seq))
 _STILL = select(pending.c.seq).where(pending.c.seq.in_(bindparam("seqs", expanding=True)))
 
 

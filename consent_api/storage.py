@@ -201,6 +201,13 @@ class ReceiptLog(LogTree):
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
+    def relisted(self) -> list[Any]:
+        """Receipts listed as pending although they have their leaf (an entry written outside the API)."""
+        query = (WITH_LEAF.where(leaves.c.leaf_index.is_not(None), exists().where(pending.c.seq == receipts.c.seq))
+                 .order_by(receipts.c.seq))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
     def quarantine_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())

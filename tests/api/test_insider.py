@@ -243,6 +243,17 @@ def test_a_receipt_taken_out_of_the_sealers_way_is_named_by_verify(local: Local)
     assert code == 1 and f"receipt {rid}: neither sealed, nor waiting for the sealer, nor held" in report
 
 
+def test_a_sealed_receipt_listed_again_for_the_sealer_is_passed_over_and_named(local: Local) -> None:
+    [local.post() for _ in range(3)]
+    local.seal()
+    local.sql("INSERT INTO consent_log_pending (seq) SELECT seq FROM consent_log_leaves WHERE leaf_index = 1")
+    local.post()
+    [note] = local.seal()  # sealing goes on, with the honest new receipt only
+    assert note.split("\n")[1] == "4" and local.svc.sealer.halted() is None
+    code, report = verify(local)
+    assert code == 1 and "listed as waiting for the sealer although it is leaf 1" in report
+
+
 def test_a_row_given_a_leaf_outside_the_sealer_halts_sealing_and_fails_verify(local: Local, site: Any) -> None:
     [local.post() for _ in range(3)]
     local.seal()
