@@ -14,6 +14,7 @@ from consent_log import merkle
 from consent_log.leaf import canonical
 
 from .auth import claims, expired, subject_for, when
+from .pagetexts import direction, page_language
 from .errors import ApiError, Conflict, Forbidden, NotFound, Unavailable, UnsupportedMediaType
 from .integrity import row_problems
 from .receipt import Duplicate, NewReceipt, Stored, build_receipt, report_columns, request_digest
@@ -177,7 +178,10 @@ def history(subject_id: str) -> Response:
 
 
 def receipt_page(stored: Stored, history: list[Stored]) -> str:
-    """The human-readable copy of a receipt, with every choice of the same subject, oldest first."""
+    """The human-readable copy of a receipt, with every choice of the same subject, oldest first,
+    in the language the visitor was shown (the widget's catalogue of it)."""
+    language, tr, local_time = page_language(stored.body.get("language", ""))
     return render_template("receipt.html", stored=stored, body=stored.body, history=history, when=when,
+                           lang=language, dir=direction(language), tr=tr, local_time=local_time,
                            categories=list(stored.body["choices"]), history_page=HISTORY_PAGE,
                            key_url=services().site.site_url.rstrip("/") + "/.well-known/consent-log.pub")

@@ -19,19 +19,12 @@ import yaml
 
 CONSENT_MODE_SIGNALS = ("ad_storage", "analytics_storage", "ad_user_data", "ad_personalization")
 ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-REQUIRED_TEXTS = (
-    "banner_label", "banner_title", "banner_text", "policy_changed", "see_changes", "accept_all",
-    "reject_all", "customize", "dialog_title", "dialog_text", "always_on", "save", "close",
-    "gpc_honoured", "consent_id", "consent_date", "view_receipt", "settings_link", "cookie_policy",
-    "cookie_table_name", "cookie_table_provider", "cookie_table_purpose", "cookie_table_duration",
-    "no_cookies",
-)
-FALLBACK_LANGUAGE = "en"
-#: Texts an inventory may give, with these English defaults.
-OPTIONAL_TEXTS = {
-    "not_open": ("Cookie choices open when the {policy} takes effect{date}. Until then this site sets "
-                 "only strictly necessary cookies and runs no optional script."),
-}
+#: The operator's own texts, given per language under ``texts``: what the banner explains and
+#: how it names the policy. Any key of the widget's catalogue may be given there too, to word
+#: it differently. (The categories' names and descriptions and the cookies' purposes are the
+#: operator's as well.)
+OPERATOR_TEXTS = ("banner_text", "policy_name")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 #: A third-party origin a category may contact once granted: scheme, host, optional port.
 ORIGIN_RE = re.compile(r"^https://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$")
 
@@ -44,12 +37,18 @@ class InventoryError(Exception):
         super().__init__(f"{path}:{line}: {message}")
 
 
+NEUTRAL = "*"  # a provider given as one name (``Google``) reads the same in every language
+
+
 @dataclass(frozen=True)
 class Cookie:
     name: str
-    provider: str
+    provider: dict[str, str]  # per language, or {"*": name}
     purpose: dict[str, str]
-    duration: str
+    duration: dict[str, str]  # per language ("6 months", "6 Monate"); a plain text counts as English
+
+    def provider_in(self, language: str) -> str:
+        return self.provider.get(language) or self.provider[NEUTRAL]
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,13 @@ class Category:
 @dataclass(frozen=True)
 class Inventory:
     path: Path
-    title: str
+    title: dict[str, str]
     policy: str
     expiry_days: int
     categories: tuple[Category, ...]
     texts: dict[str, dict[str, str]]
     gpc_last_update: dt.date | None = None
+    lines: Any = None  # where each field is in the file, to name it in an error
 
     @property
     def third_party_origins(self) -> list[str]:
@@ -87,21 +87,56 @@ class Inventory:
     def category_ids(self) -> list[str]:
         return [c.id for c in self.categories]
 
-    def texts_for(self, language: str) -> dict[str, str]:
-        """The texts in ``language``, each missing one in English."""
-        base = {**OPTIONAL_TEXTS, **self.texts[FALLBACK_LANGUAGE]}
-        base.update(self.texts.get(language.split("-")[0], {}))
-        return base
+    def missing(self, language: str) -> list[tuple[str, int]]:
+        """Each operator text with no text in ``language``: (where it is, line)."""
+        found = []
+        for key in OPERATOR_TEXTS:
+            if not self.texts.get(language, {}).get(key, "").strip():
+                found.append((f"texts.{language}.{key}", self._line("texts", language)))
+        for i, c in enumerate(self.categories):
+            for key in ("name", "description"):
+                if not getattr(c, key).get(language, "").strip():
+                    found.append((f"categories[{i}] '{c.id}': {key}.{language}", self._line("categories", i, key)))
+            for j, k in enumerate(c.cookies):
+                for key in ("purpose", "duration", "provider"):
+                    value = getattr(k, key)
+                    if not (value.get(language, "").strip() or (key == "provider" and NEUTRAL in value)):
+                        found.append((f"categories[{i}] '{c.id}': cookie '{k.name}': {key}.{language}",
+                                      self._line("categories", i, "cookies", j, key)))
+        return found
 
-    def revision(self, policy_anchor: str | None) -> str:
-        """Changes when what the visitor agrees to changes: a category, its cookies, or a
-        material version of the policy (``policy_anchor``). Wording of buttons does not count."""
+    def require(self, language: str) -> None:
+        """Raise InventoryError naming the first operator text missing in ``language``."""
+        missing = self.missing(language)
+        if missing:
+            (where, line), more = missing[0], len(missing) - 1
+            raise InventoryError(self.path, line, (
+                f"{where} is missing: the site is built in '{language}', so every operator text needs "
+                f"a text in '{language}' (no English is shown in its place)"
+                + (f"; {more} more text{'s are' if more > 1 else ' is'} missing in '{language}'" if more else "")))
+
+    def _line(self, *keys: str | int) -> int:
+        return self.lines.line(*keys) if self.lines is not None else 1
+
+    def texts_for(self, language: str, catalogue: dict[str, str]) -> dict[str, str]:
+        """The widget's texts in ``language``: its catalogue, then the operator's own texts."""
+        return {**catalogue, **self.texts.get(language, {})}
+
+    def revision(self, policy_anchor: str | None, language: str) -> str:
+        """Changes when what a visitor of ``language`` agrees to changes: a category, its
+        cookies, a material version of the policy (``policy_anchor``), or the operator's texts
+        in that language (what the banner explains, the categories' names and descriptions, the
+        cookies' purposes). Another language's texts and the wording of buttons do not count."""
         asked = {
             "policy": [self.policy, policy_anchor],
+            "language": language,
+            "banner_text": self.texts.get(language, {}).get("banner_text"),
             "categories": [
                 {"id": c.id, "required": c.required, "sale_or_sharing": c.sale_or_sharing,
-                 "consent_mode": list(c.consent_mode), "description": c.description,
-                 "cookies": [[k.name, k.provider, k.duration, k.purpose] for k in c.cookies],
+                 "consent_mode": list(c.consent_mode), "name": c.name.get(language),
+                 "description": c.description.get(language),
+                 "cookies": [[k.name, k.provider.get(language) or k.provider.get(NEUTRAL), k.duration.get(language),
+                             k.purpose.get(language)] for k in c.cookies],
                  "origins": list(c.origins)}
                 for c in self.categories
             ],
@@ -135,8 +170,10 @@ class _Lines:
 
 
 def _texts(value: Any) -> bool:
-    return (isinstance(value, dict) and FALLBACK_LANGUAGE in value
-            and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()))
+    """A text per language: a mapping of language tags to non-empty texts."""
+    return (isinstance(value, dict) and bool(value)
+            and all(isinstance(k, str) and LANGUAGE_RE.match(k) and isinstance(v, str) and v.strip()
+                    for k, v in value.items()))
 
 
 def load_inventory(path: Path) -> Inventory:
@@ -157,9 +194,12 @@ def load_inventory(path: Path) -> Inventory:
 
     if not isinstance(data, dict):
         raise fail("the inventory must be a mapping of fields")
-    for key in ("title", "policy"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            raise fail(f"'{key}' must be a line of text", key)
+    if not isinstance(data.get("policy"), str) or not data["policy"].strip():
+        raise fail("'policy' must be a line of text", "policy")
+    title = data.get("title", {})
+    if not (title == {} or _texts(title)):
+        raise fail("'title' (the cookie page's title, if not the widget's 'Cookie Policy') must give a "
+                   "text per language, like 'title: {en: Cookie Policy, de: Cookie-Richtlinie}'", "title")
     expiry = data.get("expiry_days", 182)
     if not isinstance(expiry, int) or isinstance(expiry, bool) or not 1 <= expiry <= 395:
         raise fail("'expiry_days' must be a whole number of days from 1 to 395 (13 months)", "expiry_days")
@@ -182,7 +222,8 @@ def load_inventory(path: Path) -> Inventory:
             raise fail(f"the category id '{cid}' is used twice", *where, "id")
         for key in ("name", "description"):
             if not _texts(raw.get(key)):
-                raise fail(f"'{cid}': '{key}' must give a text per language, with 'en'", *where, key)
+                raise fail(f"'{cid}': '{key}' must give a text per language, like '{key}: {{en: ..., de: ...}}'",
+                           *where, key)
         for key in ("required", "sale_or_sharing"):
             if not isinstance(raw.get(key, False), bool):
                 raise fail(f"'{cid}': '{key}' must be true or false", *where, key)
@@ -209,12 +250,16 @@ def load_inventory(path: Path) -> Inventory:
             raise fail(f"'{cid}': 'cookies' must be a list", *where, "cookies")
         for j, ck in enumerate(raw_cookies):
             at = (*where, "cookies", j)
-            if not isinstance(ck, dict) or not all(isinstance(ck.get(k), str) and ck[k].strip()
-                                                   for k in ("name", "provider", "duration")):
-                raise fail(f"'{cid}': cookies[{j}] needs 'name', 'provider' and 'duration' as text", *at)
+            if not isinstance(ck, dict) or not (isinstance(ck.get("name"), str) and ck["name"].strip()) or not all(
+                    (isinstance(ck.get(k), str) and ck[k].strip()) or _texts(ck.get(k)) for k in ("provider", "duration")):
+                raise fail(f"'{cid}': cookies[{j}] needs a 'name', a 'provider' (a name, or a text per language) "
+                           "and a 'duration' per language", *at)
             if not _texts(ck.get("purpose")):
-                raise fail(f"'{cid}': cookie '{ck['name']}' needs a 'purpose' per language, with 'en'", *at)
-            cookies.append(Cookie(ck["name"], ck["provider"], dict(ck["purpose"]), ck["duration"]))
+                raise fail(f"'{cid}': cookie '{ck['name']}' needs a 'purpose' per language, like "
+                           "'purpose: {en: ..., de: ...}'", *at)
+            provider = {NEUTRAL: ck["provider"]} if isinstance(ck["provider"], str) else dict(ck["provider"])
+            duration = {"en": ck["duration"]} if isinstance(ck["duration"], str) else dict(ck["duration"])
+            cookies.append(Cookie(ck["name"], provider, dict(ck["purpose"]), duration))
         categories.append(Category(
             id=cid, name=dict(raw["name"]), description=dict(raw["description"]),
             required=bool(raw.get("required", False)), sale_or_sharing=bool(raw.get("sale_or_sharing", False)),
@@ -224,18 +269,17 @@ def load_inventory(path: Path) -> Inventory:
     if not any(c.required for c in categories):
         raise fail("one category must be 'required: true' (the strictly necessary cookies)", "categories")
     texts = data.get("texts")
-    if not isinstance(texts, dict) or FALLBACK_LANGUAGE not in texts:
-        raise fail("'texts' must give the widget's texts per language, with 'en'", "texts")
+    if not isinstance(texts, dict) or not texts:
+        raise fail("'texts' must give the operator's texts per language ("
+                   + ", ".join(OPERATOR_TEXTS) + ")", "texts")
     for language, entries in texts.items():
-        if not isinstance(entries, dict):
-            raise fail(f"texts.{language} must be a mapping", "texts", language)
-        if language == FALLBACK_LANGUAGE:
-            missing = [k for k in REQUIRED_TEXTS if not isinstance(entries.get(k), str)]
-            if missing:
-                raise fail(f"texts.en is missing: {', '.join(missing)}", "texts", language)
+        if not isinstance(language, str) or not LANGUAGE_RE.match(language):
+            raise fail(f"texts: '{language}' is not a language tag like 'de' or 'pt-BR'", "texts")
+        if not isinstance(entries, dict) or not all(isinstance(v, str) and v.strip() for v in entries.values()):
+            raise fail(f"texts.{language} must map each text's name to a line of text", "texts", language)
     gpc_last_update = data.get("gpc_last_update")
     if gpc_last_update is not None and (not isinstance(gpc_last_update, dt.date)
                                         or isinstance(gpc_last_update, dt.datetime)):
         raise fail("'gpc_last_update' must be a date, YYYY-MM-DD", "gpc_last_update")
-    return Inventory(path, data["title"].strip(), data["policy"].strip(), expiry,
-                     tuple(categories), {str(k): dict(v) for k, v in texts.items()}, gpc_last_update)
+    return Inventory(path, dict(title), data["policy"].strip(), expiry,
+                     tuple(categories), {str(k): dict(v) for k, v in texts.items()}, gpc_last_update, lines)

@@ -16,10 +16,11 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from consent_log.checkpoint import Verifier, last_checkpoint
+from legal_pages.i18n import CatalogueError, SiteLanguages, catalogue, direction, site_languages
 
 from . import csp
 from .build import Assets, build_assets
@@ -27,6 +28,8 @@ from .inventory import Inventory, InventoryError, load_inventory
 from .pages import cookie_page
 
 ASSET_DIR = "assets/consent"
+from . import LOCALES  # noqa: E402
+AFTER_I18N = -110  # legal-pages' reason: mkdocs-static-i18n rebuilds the file list of each language
 
 
 class ConsentConfig(Config):  # type: ignore[no-untyped-call]
@@ -42,12 +45,21 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
     assets: Assets
     manifest: dict[str, Any]
     api_url: str
+    languages: SiteLanguages
+    texts: dict[str, str]
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        """Runs once per language of the site (mkdocs-static-i18n builds each in turn). Every
+        language built must have every text: the widget's in its catalogue, the operator's in
+        the inventory; the first one missing stops the build, named."""
         path = Path(config.docs_dir) / self.config.inventory
+        languages = self.languages = site_languages(config)
         try:
             self.inventory = load_inventory(path)
-        except InventoryError as exc:
+            for lang in languages.built:
+                self.inventory.require(lang)
+            catalogues = {lang: catalogue(LOCALES, lang).texts for lang in languages.built}
+        except (InventoryError, CatalogueError) as exc:
             raise PluginError(str(exc)) from exc
         legal = config.extra.get("legal") or {}
         policy = (legal.get("policies") or {}).get(self.inventory.policy)
@@ -56,12 +68,16 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
                 f"{path}: 'policy: {self.inventory.policy}' names no policy of the site "
                 "(list the legal-pages plugin before consent)"
             )
-        language = config.theme.get("language") or "en"
+        language = languages.current
         api = self.api_url = os.environ.get("LEGAL_CONSENT_API_URL") or self.config.api_url
-        revision = self.inventory.revision(policy.get("anchor"))
+        revisions = {lang: self.inventory.revision(policy.get("anchor"), lang) for lang in languages.built}
+        revision = revisions[language]
         self.assets = build_assets()
         runtime = {
             "rev": revision,
+            # a choice made on a page of another language is held to that language's texts:
+            # one choice per site, asked again only when what its visitor read changed
+            "revs": revisions,
             "days": self.inventory.expiry_days,
             "api": api,
             "receipt": api.rstrip("/") + "/",
@@ -77,7 +93,7 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
                 for cat in self.inventory.categories
             ],
         }
-        texts = self.inventory.texts_for(language)
+        texts = self.texts = self.inventory.texts_for(language, catalogues[language])
         config.extra["consent_widget"] = {
             "runtime": json.dumps(runtime, separators=(",", ":")),
             "js": f"{ASSET_DIR}/{self.assets.js.hashed_name}",
@@ -85,16 +101,19 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
             "boot": self.assets.boot,
             "texts": texts,
             "policy": policy,
+            "lang": language,
+            "dir": direction(language),
+            "prefix": languages.prefix,
             "categories": [
                 {"id": cat.id, "required": cat.required, "sale_or_sharing": cat.sale_or_sharing,
-                 "name": cat.name.get(language, cat.name["en"]),
-                 "description": cat.description.get(language, cat.description["en"])}
+                 "name": cat.name[language], "description": cat.description[language]}
                 for cat in self.inventory.categories
             ],
         }
         self.manifest = {
             "schema_version": 1,
-            "revision": revision,
+            "revision": revisions[languages.default],
+            "revisions": revisions,  # per language: the revision of the texts a visitor of it reads
             "policy": runtime["policy"],
             # false before the privacy policy's first version takes effect: no choice is asked
             # or recorded, and no optional category is granted (README: before the first version)
@@ -108,21 +127,23 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
         }
         return config
 
+    @event_priority(AFTER_I18N)
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        source = files.get_file_from_path(self.config.inventory)
-        if source is not None:
-            files.remove(source)
-        language = config.theme.get("language") or "en"
+        for source in list(files):
+            if source.src_uri == self.config.inventory:
+                files.remove(source)
+        language, prefix = self.languages.current, self.languages.prefix
         page_path = str(Path(self.config.inventory).parent / "index.md")
-        if files.get_file_from_path(page_path) is not None:
+        if not prefix and files.get_file_from_path(page_path) is not None:
             raise PluginError(f"docs/{page_path} is generated from the consent inventory: remove it")
-        generated = {
-            page_path: cookie_page(self.inventory, language),
-            "consent.json": json.dumps(self.manifest, indent=2) + "\n",
-            f"{ASSET_DIR}/{self.assets.js.hashed_name}": self.assets.js.text,
-            ".well-known/gpc.json": json.dumps(self.gpc_statement()) + "\n",
-        }
-        generated.update(self.consent_log_files())
+        generated = {prefix + page_path: cookie_page(self.inventory, language, self.texts)}
+        if not prefix:  # once per site, at its root: the same for every language
+            generated.update({
+                "consent.json": json.dumps(self.manifest, indent=2) + "\n",
+                f"{ASSET_DIR}/{self.assets.js.hashed_name}": self.assets.js.text,
+                ".well-known/gpc.json": json.dumps(self.gpc_statement()) + "\n",
+            })
+            generated.update(self.consent_log_files())
         for path, content in generated.items():
             # INCLUDED: MkDocs leaves out dot folders such as .well-known unless told otherwise.
             files.append(File.generated(config, path, content=content, inclusion=InclusionLevel.INCLUDED))
@@ -154,6 +175,10 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
             statement["lastUpdate"] = self.inventory.gpc_last_update.isoformat()
         return statement
 
+    @event_priority(-200)  # after mkdocs-static-i18n (-100) has built the other languages
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        i18n = config.plugins.get("i18n")
+        if i18n is not None and getattr(i18n, "building", False):
+            return  # one language of several: the policy is computed once, over every page
         csp.apply(Path(config.site_dir), third_party=self.inventory.third_party_origins,
                   api_url=self.api_url, site_url=config.site_url or "")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-from .paths import long_date, page_url
+from .paths import page_url
 
 if TYPE_CHECKING:
     from .site import PolicyView
@@ -19,10 +19,14 @@ def _stamp(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def atom(views: Sequence[PolicyView], site_url: str, site_name: str) -> str:
-    """One entry per visible version, newest publication first."""
+def atom(views: Sequence[PolicyView], site_url: str, site_name: str, helpers: dict[str, Any]) -> str:
+    """One entry per visible version, newest publication first, in the views' language
+    (``site_url`` is that language's root; ``helpers`` its texts and dates, ``site.page_helpers``)."""
+    tr, date, lang_name = helpers["text"], helpers["date"], helpers["lang_name"]
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")
+    language = views[0].language if views else "en"
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
@@ -33,7 +37,7 @@ def atom(views: Sequence[PolicyView], site_url: str, site_name: str) -> str:
     entries = [(view, v) for view in views for v in view.versions]
     entries.sort(key=lambda e: (e[1].published, e[1].effective, e[0].slug), reverse=True)
     updated = max((v.published for _, v in entries), default=dt.date(1970, 1, 1))
-    sub(root, "title", f"{site_name}: policy updates")
+    sub(root, "title", (tr("feed_title", site=site_name)))
     sub(root, "id", site_url + "feed.xml")
     sub(root, "link", rel="self", href=site_url + "feed.xml", type="application/atom+xml")
     sub(root, "link", rel="alternate", href=site_url, type="text/html")
@@ -42,8 +46,9 @@ def atom(views: Sequence[PolicyView], site_url: str, site_name: str) -> str:
     sub(author, "name", site_name)
     for view, v in entries:
         url = site_url + page_url(view.version_src(v))
+        shown = view.shown(v)
         entry = sub(root, "entry")
-        sub(entry, "title", f"{v.title}: version effective {long_date(v.effective)}")
+        sub(entry, "title", (tr("feed_entry", policy=shown.title, date=date(v.effective))))
         sub(entry, "id", url)
         sub(entry, "link", rel="alternate", href=url, type="text/html")
         changes = view.changes_src(v)
@@ -52,10 +57,13 @@ def atom(views: Sequence[PolicyView], site_url: str, site_name: str) -> str:
         sub(entry, "published", _stamp(v.published))
         sub(entry, "updated", _stamp(v.published))
         sub(entry, "category", term=view.slug, label=view.title)
-        lines = [f"Effective {long_date(v.effective)}."]
+        lines = [(tr("feed_effective", date=date(v.effective)))]
         if v.material:
-            lines.append("Material change.")
-        lines.extend(v.summary)
+            lines.append((tr("feed_material")))
+        if shown.language != view.language:
+            lines.append((tr("feed_untranslated", original=lang_name(shown.language),
+                                language=lang_name(view.language))))
+        lines.extend(shown.summary)
         sub(entry, "summary", " ".join(lines), type="text")
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")

@@ -27,17 +27,27 @@ def build(views: Sequence[PolicyView], site_url: str) -> dict[str, Any]:
         for v in view.versions:
             path = "/" + page_url(view.version_src(v))
             changes = view.changes_src(v)
+            shown = view.shown(v)
             versions.append({
                 "id": v.id,
-                "title": v.title,
+                "title": shown.title,
                 "effective": v.effective.isoformat(),
                 "published": v.published.isoformat(),
                 "material": v.material,
                 "status": view.status(v),
-                "summary": list(v.summary),
+                "summary": list(shown.summary),
                 "sha256": v.sha256,
                 "source": f"{view.slug}/versions/{v.path.name}",
                 "source_url": site_url + source_file(view.slug, v.id),
+                # the text this language's readers are shown: legal's translation, or the source
+                "language": shown.language,
+                "translation": {
+                    "language": shown.translation.language,
+                    "sha256": shown.translation.sha256,
+                    "translates": shown.translation.translates,
+                    "source": f"{view.slug}/versions/{shown.translation.path.name}",
+                    "source_url": site_url + view.source_file(v),
+                } if shown.translation else None,
                 "path": path,
                 "url": site_url + path.lstrip("/"),
                 "changes_url": site_url + page_url(changes) if changes else None,
@@ -46,6 +56,7 @@ def build(views: Sequence[PolicyView], site_url: str) -> dict[str, Any]:
             "title": view.title,
             "url": site_url + page_url(view.index_src()),
             "history_url": site_url + page_url(view.history_src()),
+            "binding_language": view.binding,
             "current": view.current.id if view.current else None,
             "upcoming": [v.id for v in view.upcoming],
             "versions": versions,
@@ -54,6 +65,7 @@ def build(views: Sequence[PolicyView], site_url: str) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "build_date": build_date,
         "site_url": site_url,
+        "language": views[0].language if views else None,
         "policies": policies,
     }
 

@@ -20,21 +20,38 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from . import redline
 from .errors import LegalPagesError
+from .i18n import LOCALES, SiteLanguages, catalogue, long_date, site_languages
 from .lint import DEFAULT_NOTICE_DAYS, check, refusals
 from .model import VERSIONS_DIR, Version, load_policies, parse_build_date
-from .paths import long_date, page_url, source_file
+from .paths import page_url
 from .site import Output, PolicyView, SitePlan, plan_site, split_body
 
 POLICY_LIST_MARKER = "<!-- legal:policies -->"
 HEADING_ANCHORS = re.compile(r'<a class="headerlink"[^>]*>[^<]*</a>')
 TRUE_WORDS = {"1", "true", "yes", "on"}
 log = logging.getLogger("mkdocs.plugins.legal_pages")
+#: Runs after mkdocs-static-i18n's (-100), which rebuilds the file list of each language from
+#: the docs folder and cannot carry generated files: each language's pages are added to it.
+AFTER_I18N = -110
+
+
+class _InstantNavigationNote(logging.Filter):
+    """mkdocs-static-i18n warns that Material's language selector links stay those of the first
+    page under instant navigation; ``language.js`` follows the page the reader is on instead,
+    so the warning (which ``--strict`` would turn into a failed build) does not apply."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "language switcher contextual link is not compatible" not in record.getMessage()
+
+
+logging.getLogger("mkdocs.plugins.mkdocs_static_i18n").addFilter(_InstantNavigationNote())
+logging.getLogger("mkdocs.plugins.mkdocs_static_i18n.reconfigure").addFilter(_InstantNavigationNote())
 
 
 class LegalPagesConfig(Config):  # type: ignore[no-untyped-call]
@@ -42,6 +59,8 @@ class LegalPagesConfig(Config):  # type: ignore[no-untyped-call]
     preview = c.Type(bool, default=False)
     lock = c.Optional(c.Type(str))  # default: policies.lock beside the docs folder
     notice_days = c.Optional(c.Type(int))  # default: LEGAL_NOTICE_DAYS or 30
+    # The language whose text is legally binding, per policy (default: en, the source files').
+    binding_language = c.Type(dict, default={})
 
 
 class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped-call]
@@ -52,8 +71,11 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
     versions: dict[tuple[str, str], Version]
     rendered: dict[str, str]
     pending: dict[str, Output]
+    languages: SiteLanguages
+    user_nav: Any = ()  # the nav of mkdocs.yml, before this plugin fills it in (() until read)
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        """Runs once per language (mkdocs-static-i18n builds each language in turn)."""
         if not config.use_directory_urls:
             raise PluginError("legal-pages needs 'use_directory_urls: true' (permanent URLs end in /)")
         if not config.site_url:
@@ -61,31 +83,46 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         site_url = config.site_url if config.site_url.endswith("/") else config.site_url + "/"
         preview = self.config.preview or os.environ.get("LEGAL_PREVIEW", "").lower() in TRUE_WORDS
         docs_dir = Path(config.docs_dir)
+        languages = self.languages = site_languages(config)
+        if self.user_nav == ():
+            self.user_nav = config.nav
+        prefix = languages.prefix
         try:
+            for language in languages.built:  # every language's texts, before anything is built
+                catalogue(LOCALES, language)
             as_of = parse_build_date(self.config.build_date or os.environ.get("LEGAL_BUILD_DATE"))
             self._gate(config, docs_dir, as_of, preview)
             policies = load_policies(docs_dir)
             self.rendered: dict[str, str] = {}
             render = _renderer(config)
             self.plan = plan_site(
-                policies, as_of=as_of, site_url=site_url, preview=preview, site_name=config.site_name,
+                policies, as_of=as_of, site_url=site_url + prefix, preview=preview, site_name=config.site_name,
                 render_html=lambda body: self.rendered.get(body) or render(body),
+                language=languages.current, binding=self.config.binding_language,
             )
         except LegalPagesError as exc:
             raise PluginError(str(exc)) from exc
         self.slugs = {p.slug for p in policies}
         self.versions = {(p.slug, v.id): v for p in policies for v in p.versions}
-        self.pending = {o.path: o for o in self.plan.outputs if o.fragments}
-        if config.nav is None:
-            config.nav = _auto_nav(docs_dir, self.plan, self.slugs)
+        self.pending = {prefix + o.path: o for o in self.plan.outputs if o.fragments}
+        if self.user_nav is None:
+            config.nav = _auto_nav(docs_dir, self.plan, self.slugs, prefix)
+        texts = self.plan.helpers
         config.extra["legal"] = {
-            "policies": {view.slug: _policy_facts(view, site_url) for view in self.plan.views},
+            "policies": {view.slug: _policy_facts(view, site_url, languages) for view in self.plan.views},
             "build_date": as_of.isoformat(),
             "preview": preview,
+            "language": languages.current,
+            "prefix": prefix,
+            # each language's root, for the language switcher (language.js)
+            "roots": {lang: "/" + (config.site_url or "/").split("://", 1)[-1].partition("/")[2]
+                      + languages.root(lang) for lang in languages.built},
+            "texts": {k: texts["tr"](k) for k in ("announce_preview_title", "announce_preview_text",
+                                                   "read_new_version", "see_what_changes", "feed_link")},
             "announcements": [
                 {"policy_title": a.policy_title, "effective": a.effective.isoformat(),
-                 "effective_text": f"{a.effective:%B} {a.effective.day}, {a.effective.year}",
-                 "url": a.url, "changes_url": a.changes_url}
+                 "text": texts["tr"]("announce_update", date=texts["time"](a.effective)),
+                 "url": prefix + a.url, "changes_url": prefix + a.changes_url if a.changes_url else None}
                 for a in self.plan.announcements
             ],
         }
@@ -111,27 +148,46 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
                 + "\n" + report.summary()
             )
 
+    @event_priority(AFTER_I18N)
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        prefix = self.languages.prefix
         for file in list(files):
             parts = file.src_uri.split("/")
             if len(parts) >= 3 and parts[0] in self.slugs and parts[1] == VERSIONS_DIR:
                 files.remove(file)
         for output in self.plan.outputs:
-            existing = files.get_file_from_path(output.path)
+            existing = files.get_file_from_path(output.path) if not prefix else None
             if existing is not None:
                 raise PluginError(
                     f"docs/{output.path} is generated from the policy versions: "
                     "remove the hand-written file"
                 )
-            files.append(File.generated(config, output.path, content=output.content))
+            files.append(File.generated(config, prefix + output.path, content=output.content))
         return files
+
+    @event_priority(40)  # after mkdocs-static-i18n's (50), which handles only the docs folder's pages
+    def on_page_context(self, context: dict[str, Any], *, page: Page, config: MkDocsConfig,
+                        nav: Any) -> dict[str, Any]:
+        """The language selector of a generated page links to the same page in each language."""
+        i18n = config.plugins.get("i18n")
+        if i18n is None or hasattr(page.file, "locale") or not getattr(i18n, "extra_alternate", None):
+            return context
+        prefix = self.languages.prefix
+        rest = page.file.src_uri[len(prefix):] if page.file.src_uri.startswith(prefix) else page.file.src_uri
+        rest = page_url(rest)
+        alternates = []
+        for alt in i18n.extra_alternate:
+            alternates.append({**alt, "link": alt["link"].rstrip("/") + "/" + rest if rest else alt["link"]})
+        config.extra["alternate"] = alternates
+        return context
 
     def on_page_content(
         self, html: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
         """Keep each version's rendered body, so its redline reuses it."""
-        html, body = split_body(html)
         meta = page.meta.get("legal") or {}
+        shown = meta.get("language")
+        html, body = split_body(html, shown if shown and shown != self.languages.current else None)
         version = self.versions.get((str(meta.get("policy")), str(meta.get("version"))))
         if version is not None and body is not None:
             self.rendered[version.body] = HEADING_ANCHORS.sub("", body)  # headings keep their ids
@@ -141,18 +197,20 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         """Each version's exact source file (the bytes its sha256 is of), and its blocks for
         the page that compares any two in the browser."""
         render = _renderer(config)
+        root = Path(config.site_dir) / self.languages.prefix
         for view in self.plan.views:
             for v in view.versions:
-                target = Path(config.site_dir) / source_file(view.slug, v.id)
+                target = root / view.source_file(v)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(v.path.read_bytes())
+                target.write_bytes(view.shown(v).path.read_bytes())
             compare = view.compare_src()
             if compare is None:
                 continue
-            folder = Path(config.site_dir) / page_url(compare)
+            folder = root / page_url(compare)
             folder.mkdir(parents=True, exist_ok=True)
             for v in view.versions:
-                body = self.rendered.get(v.body) or render(v.body)
+                shown = view.shown(v).body
+                body = self.rendered.get(shown) or render(shown)
                 (folder / f"{v.id}.json").write_text(
                     json.dumps(redline.export(body), separators=(",", ":")), encoding="utf-8")
 
@@ -164,25 +222,28 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         self, markdown_text: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
         if POLICY_LIST_MARKER in markdown_text:
-            return markdown_text.replace(POLICY_LIST_MARKER, self.plan.policy_list(page.file.src_uri))
+            return markdown_text.replace(POLICY_LIST_MARKER,
+                                         self.plan.policy_list(page.file.src_uri, self.languages.prefix))
         return markdown_text
 
 
-def _policy_facts(view: PolicyView, site_url: str) -> dict[str, Any]:
-    """What other plugins (the consent widget) need to know of a policy."""
+def _policy_facts(view: PolicyView, site_url: str, languages: SiteLanguages) -> dict[str, Any]:
+    """What other plugins (the consent widget) need to know of a policy, in the language being
+    built. ``url`` is the permanent URL of the binding text (a receipt records it)."""
     current, anchor = view.current, view.material_anchor()
+    language = languages.current
     if current is None or anchor is None:  # no version in effect yet: nothing to agree to
         first = view.upcoming[0] if view.upcoming else None
         return {"title": view.title, "current": None, "anchor": None,
-                "opens": long_date(first.effective) if first else None}
+                "opens": long_date(first.effective, language) if first else None}
     changes = view.changes_src(anchor)
     return {
         "title": view.title,
         "current": current.id,
         "url": site_url + page_url(view.version_src(current)),
         "anchor": anchor.id,
-        "anchor_date": long_date(anchor.effective),
-        "anchor_changes_url": page_url(changes) if changes else None,
+        "anchor_date": long_date(anchor.effective, language),
+        "anchor_changes_url": languages.prefix + page_url(changes) if changes else None,
     }
 
 
@@ -199,14 +260,22 @@ def _renderer(config: MkDocsConfig) -> Any:
     return render
 
 
-def _auto_nav(docs_dir: Path, plan: SitePlan, slugs: set[str]) -> list[Any]:
-    """Home, each policy once, then the other pages: no per-version entries."""
+def _auto_nav(docs_dir: Path, plan: SitePlan, slugs: set[str], prefix: str) -> list[Any]:
+    """Home, each policy once, then the other pages: no per-version entries. A page of the
+    docs folder is named as written (mkdocs-static-i18n finds its translation, ``x.de.md``);
+    a generated page by its path in the language being built."""
     nav: list[Any] = []
     if (docs_dir / "index.md").exists():
         nav.append("index.md")
-    nav.extend(plan.nav)
+    nav.extend({title: prefix + src for title, src in entry.items()} for entry in plan.nav)
     for path in sorted(docs_dir.rglob("*.md")):
         src = path.relative_to(docs_dir).as_posix()
-        if src != "index.md" and src.split("/")[0] not in slugs:
+        if src != "index.md" and src.split("/")[0] not in slugs and not _is_localized(path):
             nav.append(src)
     return nav
+
+
+def _is_localized(path: Path) -> bool:
+    """``about.de.md``: mkdocs-static-i18n's translation of ``about.md``."""
+    suffixes = path.suffixes
+    return len(suffixes) >= 2 and bool(re.fullmatch(r"\.[a-z]{2,3}(-[A-Za-z0-9]+)*", suffixes[-2]))

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from .errors import BuildInputError, SourceError
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 VERSION_NAME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 VERSIONS_DIR = "versions"
+TRANSLATION_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.md$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 #: Front-matter fields: name -> (required, description of the expected type).
 FIELDS: dict[str, tuple[bool, str]] = {
@@ -91,6 +93,87 @@ class RawSource:
         return 1
 
 
+#: Front-matter fields of a translation: name -> (required, expected).
+TRANSLATION_FIELDS: dict[str, tuple[bool, str]] = {
+    "title": (True, "a line of text (the title in this language)"),
+    "translates": (True, "the SHA-256 of the source version file it translates (64 hex digits)"),
+    "summary": (True, "a list of one or more lines of text (the summary in this language)"),
+    "note": (False, "a line of text"),
+}
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One version's text in another language, as legal supplied it."""
+
+    policy: str
+    version_id: str
+    language: str
+    title: str
+    summary: tuple[str, ...]
+    body: str
+    path: Path
+    sha256: str
+    translates: str
+    note: str | None = None
+
+
+def split_name(path: Path) -> tuple[str, str] | None:
+    """``(version id, language)`` of a translation file name, None for any other name."""
+    m = TRANSLATION_NAME_RE.match(path.name)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def is_translation(path: Path) -> bool:
+    return split_name(path) is not None
+
+
+def validate_translation(src: RawSource) -> list[Problem]:
+    """The front-matter problems of a translation file."""
+    problems = list(src.problems)
+    if problems:
+        return problems
+    meta = src.meta
+
+    def add(name: str, message: str) -> None:
+        problems.append(Problem(src.path, src.field_line(name), "translation", message))
+
+    for name in meta:
+        if name not in TRANSLATION_FIELDS:
+            add(str(name), f"unknown field '{name}' in a translation (known fields: {', '.join(TRANSLATION_FIELDS)}; "
+                           "dates and 'material' are the source version's)")
+    for name, (required, expected) in TRANSLATION_FIELDS.items():
+        if name not in meta:
+            if required:
+                add(name, f"the required field '{name}' is missing ({expected})")
+            continue
+        value = meta[name]
+        ok = {
+            "title": _is_text(value), "note": _is_text(value),
+            "translates": isinstance(value, str) and bool(SHA256_RE.match(value.strip().lower())),
+            "summary": isinstance(value, list) and bool(value) and all(_is_text(s) for s in value),
+        }[name]
+        if not ok:
+            add(name, f"'{name}' must be {expected}")
+    return problems
+
+
+def to_translation(policy: str, src: RawSource) -> Translation:
+    """A validated translation; raises SourceError at the first front-matter problem."""
+    problems = validate_translation(src)
+    if problems:
+        raise SourceError(problems[0].path, problems[0].line, problems[0].message)
+    named = split_name(src.path)
+    assert named is not None  # only translation files come here
+    meta = src.meta
+    return Translation(
+        policy=policy, version_id=named[0], language=named[1], title=meta["title"].strip(),
+        summary=tuple(s.strip() for s in meta["summary"]), body=src.body, path=src.path,
+        sha256=hashlib.sha256(src.text.encode("utf-8")).hexdigest(),
+        translates=meta["translates"].strip().lower(), note=meta.get("note"),
+    )
+
+
 @dataclass(frozen=True)
 class Version:
     """One published (or scheduled) text of a policy."""
@@ -109,6 +192,11 @@ class Version:
     draft: bool = False
     note: str | None = None
     acknowledged: tuple[Acknowledgement, ...] = ()
+    translations: tuple[Translation, ...] = ()
+
+    def translation(self, language: str) -> Translation | None:
+        """Legal's translation of this version into ``language``, if there is one."""
+        return next((t for t in self.translations if t.language == language), None)
 
     @cached_property
     def dated_by_text(self) -> bool:
@@ -334,7 +422,12 @@ def policy_dirs(docs_dir: Path) -> list[Path]:
 
 
 def version_files(policy_dir: Path) -> list[Path]:
-    return sorted((policy_dir / VERSIONS_DIR).glob("*.md"))
+    """The version files of a policy: every Markdown file of its folder but the translations."""
+    return sorted(p for p in (policy_dir / VERSIONS_DIR).glob("*.md") if not is_translation(p))
+
+
+def translation_files(policy_dir: Path) -> list[Path]:
+    return sorted(p for p in (policy_dir / VERSIONS_DIR).glob("*.md") if is_translation(p))
 
 
 def load_policies(docs_dir: Path) -> list[Policy]:
@@ -342,6 +435,9 @@ def load_policies(docs_dir: Path) -> list[Policy]:
     policies = []
     for folder in policy_dirs(docs_dir):
         versions = [to_version(folder.name, read_source(path)) for path in version_files(folder)]
+        translations = [to_translation(folder.name, read_source(path)) for path in translation_files(folder)]
+        versions = [replace(v, translations=tuple(t for t in translations if t.version_id == v.id))
+                    for v in versions]
         versions.sort(key=lambda v: v.effective)
         policies.append(Policy(folder.name, folder, tuple(versions)))
     return policies

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 
+from . import i18n
+
 
 def page_src(*parts: str) -> str:
     """The source path of a generated page: ``privacy/2025-03-31/index.md``."""
@@ -16,9 +18,10 @@ def page_url(src: str) -> str:
     return src[: -len("index.md")] if src.endswith("index.md") else src
 
 
-def source_file(slug: str, version_id: str) -> str:
-    """Where a version's exact source file is published: ``privacy/2025-03-31/privacy-2025-03-31.md``."""
-    return f"{slug}/{version_id}/{slug}-{version_id}.md"
+def source_file(slug: str, version_id: str, language: str | None = None) -> str:
+    """Where a version's exact source file is published: ``privacy/2025-03-31/privacy-2025-03-31.md``
+    (a translation's: ``privacy-2025-03-31.de.md``)."""
+    return f"{slug}/{version_id}/{slug}-{version_id}{'.' + language if language else ''}.md"
 
 
 def rel(from_src: str, to_src: str) -> str:
@@ -27,5 +30,5 @@ def rel(from_src: str, to_src: str) -> str:
 
 
 def long_date(value: dt.date) -> str:
-    """``March 31, 2025``: the way the policies write dates."""
-    return f"{value:%B} {value.day}, {value.year}"
+    """``March 31, 2025``: the way the policies (in English) write dates."""
+    return i18n.long_date(value, i18n.SOURCE_LANGUAGE)

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
 
 from . import changenav, feed, manifest, redline
-from .model import Policy, Version
-from .paths import long_date, page_src, page_url, rel, source_file
+from .i18n import LOCALES, SOURCE_LANGUAGE, catalogue, direction, language_name, long_date, plain, translator
+from .model import Policy, Translation, Version
+from .paths import page_src, page_url, rel, source_file
 from .templates import render_template
 
 #: Turns a version's Markdown body into HTML (the redline compares rendered text).
@@ -23,18 +28,20 @@ Renderer = Callable[[str], str]
 BODY_START, BODY_END = "<!--legal-body-start-->", "<!--legal-body-end-->"
 
 
-def split_body(rendered: str) -> tuple[str, str | None]:
+def split_body(rendered: str, language: str | None = None) -> tuple[str, str | None]:
     """Wrap a rendered version page's policy text in ``<div class="legal-text">``.
 
     The body is marked with comments rather than wrapped in Markdown, so the
     Markdown parser sees the policy text once, as plain Markdown. Returns the page
-    HTML and the body's own HTML (None when the page has no body).
+    HTML and the body's own HTML (None when the page has no body). ``language``: the text's
+    own language, when it is not the page's (an untranslated policy on a German page).
     """
     start, end = rendered.find(BODY_START), rendered.rfind(BODY_END)
     if not 0 <= start < end:
         return rendered, None
     body = rendered[start + len(BODY_START): end]
-    page = (rendered[:start] + '<div class="legal-text">' + body + "</div>"
+    lang = f' lang="{language}" dir="{direction(language)}"' if language else ""
+    page = (rendered[:start] + f'<div class="legal-text"{lang}>' + body + "</div>"
             + rendered[end + len(BODY_END):])
     return page, body
 
@@ -72,9 +79,23 @@ class Announcement:
     changes_url: str | None
 
 
+@dataclass(frozen=True)
+class Shown:
+    """The text of a version a reader of one language is shown: legal's translation into that
+    language when there is one, else the source text (under a notice saying so)."""
+
+    title: str
+    summary: tuple[str, ...]
+    body: str
+    language: str
+    path: Path
+    sha256: str
+    translation: Translation | None
+
+
 @dataclass(frozen=True, eq=False)
 class PolicyView:
-    """One policy as of the build date: the facts every page of it needs."""
+    """One policy as of the build date, in one language: the facts every page of it needs."""
 
     policy: Policy
     as_of: dt.date
@@ -82,15 +103,31 @@ class PolicyView:
     versions: tuple[Version, ...]
     current: Version | None
     upcoming: tuple[Version, ...]
+    language: str = SOURCE_LANGUAGE   # the language of the pages being built
+    binding: str = SOURCE_LANGUAGE    # the language whose text binds (binding_language)
+    source_language: str = SOURCE_LANGUAGE  # the language of the version files
 
     @classmethod
-    def of(cls, policy: Policy, as_of: dt.date, preview: bool) -> PolicyView:
+    def of(cls, policy: Policy, as_of: dt.date, preview: bool, language: str = SOURCE_LANGUAGE,
+           binding: str = SOURCE_LANGUAGE) -> PolicyView:
         return cls(
             policy, as_of, preview,
             policy.visible(as_of, preview),
             policy.current(as_of, preview),
             policy.upcoming(as_of, preview),
+            language, binding,
         )
+
+    def shown(self, v: Version) -> Shown:
+        t = v.translation(self.language) if self.language != self.source_language else None
+        if t is not None:
+            return Shown(t.title, t.summary, t.body, t.language, t.path, t.sha256, t)
+        return Shown(v.title, v.summary, v.body, self.source_language, v.path, v.sha256, None)
+
+    def source_file(self, v: Version) -> str:
+        """Where the exact file shown for ``v`` is published (a translation's own file)."""
+        t = self.shown(v).translation
+        return source_file(self.slug, v.id, t.language if t else None)
 
     @property
     def slug(self) -> str:
@@ -99,7 +136,7 @@ class PolicyView:
     @property
     def title(self) -> str:
         shown = self.current or (self.upcoming[0] if self.upcoming else None)
-        return shown.title if shown else self.policy.title
+        return self.shown(shown).title if shown else self.policy.title
 
     @cached_property
     def _position(self) -> dict[str, int]:
@@ -168,12 +205,40 @@ class SitePlan:
     nav: list[dict[str, str]] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
 
-    def policy_list(self, from_src: str) -> str:
-        """Markdown list of the policies, for a landing page at ``from_src``."""
+    language: str = SOURCE_LANGUAGE
+
+    @cached_property
+    def helpers(self) -> dict[str, Any]:
+        return page_helpers(self.language)
+
+    def policy_list(self, from_src: str, prefix: str = "") -> str:
+        """Markdown list of the policies, for a landing page at ``from_src`` (the policy pages
+        being under ``prefix``)."""
         return render_template(
             "policy_list.md.j2", views=self.views,
-            link=lambda to: rel(from_src, to), date=long_date,
+            link=lambda to: rel(from_src, prefix + to), **self.helpers,
         )
+
+
+def page_helpers(language: str) -> dict[str, Any]:
+    """What every template needs to speak ``language``: its texts, dates, language names."""
+    texts = catalogue(LOCALES, language).texts
+
+    def date(day: dt.date) -> str:
+        return long_date(day, language)
+
+    def time(day: dt.date) -> Markup:
+        return Markup(f'<time datetime="{day.isoformat()}">{escape(date(day))}</time>')
+
+    def link_to(text: str, href: str) -> Markup:
+        return Markup(f"[{escape(text)}]({href})")
+
+    return {
+        "tr": translator(texts), "text": lambda key, **values: plain(texts[key], **values), "date": date, "time": time, "link_to": link_to,
+        "lang_name": lambda code: language_name(code, language),
+        "ins": Markup(f"<ins>{escape(texts['legend_ins'])}</ins>"),
+        "del": Markup(f"<del>{escape(texts['legend_del'])}</del>"),
+    }
 
 
 def plan_site(
@@ -184,10 +249,14 @@ def plan_site(
     render_html: Renderer,
     preview: bool = False,
     site_name: str = "Legal",
+    language: str = SOURCE_LANGUAGE,
+    binding: Mapping[str, str] | None = None,
 ) -> SitePlan:
-    """Every generated output of the site as of ``as_of``."""
-    views = [PolicyView.of(p, as_of, preview) for p in policies]
-    plan = SitePlan(views=views)
+    """Every generated output of the site as of ``as_of``, in ``language``: paths are relative
+    to that language's root (``site_url``, ``site_url + "de/"``)."""
+    views = [PolicyView.of(p, as_of, preview, language, (binding or {}).get(p.slug, SOURCE_LANGUAGE))
+             for p in policies]
+    plan = SitePlan(views=views, language=language)
     for view in views:
         if not view.versions:
             continue
@@ -199,7 +268,7 @@ def plan_site(
                 view.title, v.effective, page_url(view.version_src(v)),
                 page_url(changes) if changes else None,
             ))
-    plan.outputs.append(Output("feed.xml", feed.atom(views, site_url, site_name)))
+    plan.outputs.append(Output("feed.xml", feed.atom(views, site_url, site_name, page_helpers(language))))
     plan.outputs.append(Output("policies.json", manifest.dumps(views, site_url)))
     return plan
 
@@ -207,10 +276,11 @@ def plan_site(
 def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> list[Output]:
     outputs = []
     rendered: dict[str, str] = {}
+    helpers = page_helpers(view.language)
 
     def html_of(v: Version) -> str:
         if v.id not in rendered:
-            rendered[v.id] = render_html(v.body)
+            rendered[v.id] = render_html(view.shown(v).body)
         return rendered[v.id]
 
     index = view.index_src()
@@ -224,16 +294,24 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
         changes = view.changes_src(v)
         previous = view.predecessor(v)
         if changes and previous:
+            shown, before = view.shown(v), view.shown(previous)
+            if shown.language != before.language:  # one translated, the other not: compare the sources
+                shown = replace(shown, language=view.source_language, summary=v.summary, title=v.title)
             content = render_template(
-                "changes.md.j2", view=view, v=v, previous=previous,
+                "changes.md.j2", view=view, v=v, previous=previous, shown=shown,
+                language_notice=shown.language != view.language,
                 redline=fragment_marker("redline"), sections=fragment_marker("sections"),
-                summary=fragment_marker("summary"), links=_links(view, v, changes), date=long_date,
+                summary=fragment_marker("summary"), links=_links(view, v, changes), **helpers,
             )
 
-            def diff(old: Version = previous, new: Version = v) -> str:
-                return redline.redline(html_of(old), html_of(new))
+            def diff(old: Version = previous, new: Version = v, same: bool = shown.translation is not None
+                     and before.translation is not None) -> str:
+                if same:
+                    return redline.redline(html_of(old), html_of(new))
+                return redline.redline(render_html(old.body), render_html(new.body))
 
-            outputs.append(Output(changes, content, _changes_fragments(diff, v, render_html)))
+            outputs.append(Output(changes, content, _changes_fragments(diff, shown.summary, render_html)))
+
     compare = view.compare_src()
     if compare is not None:
         current = view.current or view.versions[-1]
@@ -241,17 +319,17 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
         outputs.append(Output(compare, render_template(
             "compare.md.j2", view=view, newest_first=list(reversed(view.versions)),
             default_from=default_from.id, default_to=current.id,
-            link=lambda to: rel(compare, to), date=long_date,
+            link=lambda to: rel(compare, to), **helpers,
         )))
     outputs.append(Output(view.history_src(), render_template(
         "history.md.j2", view=view, newest_first=list(reversed(view.versions)),
-        src=view.history_src(), link=lambda to: rel(view.history_src(), to), date=long_date,
+        src=view.history_src(), link=lambda to: rel(view.history_src(), to), **helpers,
     )))
     return outputs
 
 
 def _changes_fragments(
-    make_redline: Callable[[], str], v: Version, render_html: Renderer
+    make_redline: Callable[[], str], summary_lines: Sequence[str], render_html: Renderer
 ) -> dict[str, Callable[[], str]]:
     """The redline with its changes numbered, the list of changed sections, and the summary
     with its mentions of those sections linked into the redline (computed once, on demand)."""
@@ -265,7 +343,7 @@ def _changes_fragments(
     def summary() -> str:
         sections = annotated()[1]
         items = []
-        for line in v.summary:
+        for line in summary_lines:
             rendered = render_html(line).strip()
             if rendered.startswith("<p>") and rendered.endswith("</p>"):
                 rendered = rendered[3:-4]
@@ -303,7 +381,7 @@ def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
     ] if is_index else []
     return render_template(
         "version.md.j2",
-        view=view, v=v, is_index=is_index, status=view.status(v),
+        view=view, v=v, shown=view.shown(v), is_index=is_index, status=view.status(v),
         unpublished=view.is_unpublished(v),
         successor={
             "v": successor, "page": rel(src, view.version_src(successor)),
@@ -313,10 +391,10 @@ def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
         current_link=rel(src, view.index_src()),
         upcoming=upcoming,
         links=_links(view, v, src),
-        source=rel(src, source_file(view.slug, v.id)),
+        source=rel(src, view.source_file(v)),
         permanent_url=site_url + page_url(view.version_src(v)),
         body_start=BODY_START, body_end=BODY_END,
-        date=long_date,
+        **page_helpers(view.language),
     )
 
 
@@ -324,5 +402,5 @@ def _not_yet_page(view: PolicyView, src: str) -> str:
     first = view.upcoming[0]
     return render_template(
         "not_yet.md.j2", view=view, first=first,
-        first_link=rel(src, view.version_src(first)), date=long_date,
+        first_link=rel(src, view.version_src(first)), **page_helpers(view.language),
     )

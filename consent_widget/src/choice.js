@@ -2,7 +2,7 @@
 // the first paint; store.js writes it).
 
 /** @typedef {{v: number, sid: string, rid: string, rev: string, pv: string, ts: number,
- *   c: Object<string, boolean>, m: string}} Choice */
+ *   c: Object<string, boolean>, m: string, l: string}} Choice (l: the language it was made in) */
 
 export const COOKIE = "imr_consent";
 
@@ -18,8 +18,10 @@ export function readChoice() {
   }
 }
 
-/** Is the choice made for this revision of the config and not older than the expiry? */
+/** Is the choice made for the current revision of the texts its visitor read (those of the
+ * language it was made in: one choice per site) and not older than the expiry? */
 export function isCurrent(rec, cfg, now) {
-  return !!rec && rec.rev === cfg.rev && now - rec.ts < cfg.days * 864e5 && rec.ts <= now + 864e5;
+  const rev = (cfg.revs && cfg.revs[rec && rec.l]) || cfg.rev;
+  return !!rec && rec.rev === rev && now - rec.ts < cfg.days * 864e5 && rec.ts <= now + 864e5;
 }
 

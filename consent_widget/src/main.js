@@ -42,7 +42,7 @@ function choose(wanted, method) {
   if (withdrawn.length && method === "dialog") method = "withdrawal";
   const stored = readChoice(); // its subject may have been changed by the API since the page loaded
   rec = { v: 1, sid: (stored && stored.sid) || (rec && rec.sid) || uuid(), rid: uuid(), rev: cfg.rev, pv: cfg.policy.anchor,
-    ts: Date.now(), c: c, m: method };
+    ts: Date.now(), c: c, m: method, l: cfg.lang };
   current = true;
   writeChoice(rec, cfg);
   hideBanner();
@@ -51,7 +51,7 @@ function choose(wanted, method) {
   enqueue({
     receipt_id: rec.rid, subject_id: rec.sid, config_revision: cfg.rev,
     policy: { id: cfg.policy.id, version: cfg.policy.version }, choices: c, method: method, gpc: gpc,
-    language: document.documentElement.lang || cfg.lang, page: location.origin + location.pathname,
+    language: cfg.lang, page: location.origin + location.pathname,
     consented_at: new Date(rec.ts).toISOString(),
   });
   flush(cfg);
