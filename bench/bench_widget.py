@@ -96,6 +96,9 @@ def fetch_vanilla(dest: Path) -> tuple[Path, Path]:
 #: Our inline stylesheet and boot script (no pattern may run past the element's end).
 OUR_STYLE = r"<style>(?:(?!</style>).)*?imr-consent(?:(?!</style>).)*?</style>"
 OUR_BOOT = r"<script>(?:(?!</script>).)*?imr-consent-config(?:(?!</script>).)*?</script>"
+OUR_TEXTS = (r"<template id=\"imr-consent-banner-template\">.*?</template>"
+             r"|<script type=\"application/json\" id=\"imr-consent-config\">.*?</script>")
+OUR_DIALOG = r"<dialog id=\"imr-consent-dialog\".*?</dialog>"
 
 
 def strip_ours(html: str) -> str:
@@ -192,6 +195,14 @@ def main() -> None:
         privacy = (site / "privacy" / "index.html").read_text()
         inline = "".join(m.group(0) for p in (OUR_STYLE, OUR_BOOT) for m in re.finditer(p, privacy, re.S)).encode()
         ours_bytes = (gz(our_js), gz(inline))
+        # Per language: the same script and stylesheet, and that language's texts only (the
+        # banner's template, the config and the dialog, in the page's HTML)
+        per_language: dict[str, int] = {}
+        for index in sorted([site / "privacy" / "index.html", *site.glob("*/privacy/index.html")]):
+            text = index.read_text()
+            lang = re.search(r'<html lang="([^"]+)"', text)
+            strings = "".join(m.group(0) for p in (OUR_TEXTS, OUR_DIALOG) for m in re.finditer(p, text, re.S))
+            per_language[lang.group(1) if lang else "?"] = gz(our_js + inline) + gz(strings.encode())
         vanilla_bytes = (gz(vanilla_js.read_bytes()), gz(vanilla_css.read_bytes()))
 
         results: dict[tuple[str, float], dict[str, dict[str, list[float]]]] = {}
@@ -214,6 +225,8 @@ def main() -> None:
     print(f"{'JS gzip (bytes)':30}{ours_bytes[0]:>12}{vanilla_bytes[0]:>14}")
     print(f"{'CSS + inline boot gzip (bytes)':30}{ours_bytes[1]:>12}{vanilla_bytes[1]:>14}")
     print(f"{'JS + CSS gzip (bytes)':30}{sum(ours_bytes):>12}{sum(vanilla_bytes):>14}")
+    print("Per language, JS + CSS + that language's texts, gzip -9 (bytes): "
+          + ", ".join(f"{lang} {size}" for lang, size in per_language.items()))
     worst_shift = 0.0
     for (label, throttle), r in results.items():
         title = f"{label}{', CPU 4x slower' if throttle > 1 else ''}"

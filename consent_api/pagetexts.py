@@ -32,7 +32,7 @@ def page_language(tag: str) -> tuple[str, Callable[..., Markup], Callable[[str],
             moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
         except ValueError:
             return iso
-        return str(format_datetime(moment, "medium", tzinfo=dt.timezone.utc, locale=locale)) + " UTC"
+        return str(format_datetime(moment, "medium", tzinfo=dt.UTC, locale=locale)) + " UTC"
 
     texts: dict[str, Any] = dict(found.texts)
     return language, translator(texts), local_time

@@ -14,9 +14,9 @@ from consent_log import merkle
 from consent_log.leaf import canonical
 
 from .auth import claims, expired, subject_for, when
-from .pagetexts import direction, page_language
 from .errors import ApiError, Conflict, Forbidden, NotFound, Unavailable, UnsupportedMediaType
 from .integrity import row_problems
+from .pagetexts import direction, page_language
 from .receipt import Duplicate, NewReceipt, Stored, build_receipt, report_columns, request_digest
 from .validation import UUID4, validate
 from .web import SECURITY_HEADERS, b64, json_body, limit, services, whole_number

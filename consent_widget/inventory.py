@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ class Inventory:
     def _line(self, *keys: str | int) -> int:
         return self.lines.line(*keys) if self.lines is not None else 1
 
-    def texts_for(self, language: str, catalogue: dict[str, str]) -> dict[str, str]:
+    def texts_for(self, language: str, catalogue: Mapping[str, str]) -> dict[str, str]:
         """The widget's texts in ``language``: its catalogue, then the operator's own texts."""
         return {**catalogue, **self.texts.get(language, {})}
 
@@ -251,7 +252,8 @@ def load_inventory(path: Path) -> Inventory:
         for j, ck in enumerate(raw_cookies):
             at = (*where, "cookies", j)
             if not isinstance(ck, dict) or not (isinstance(ck.get("name"), str) and ck["name"].strip()) or not all(
-                    (isinstance(ck.get(k), str) and ck[k].strip()) or _texts(ck.get(k)) for k in ("provider", "duration")):
+                    (isinstance(ck.get(k), str) and ck[k].strip()) or _texts(ck.get(k))
+                    for k in ("provider", "duration")):
                 raise fail(f"'{cid}': cookies[{j}] needs a 'name', a 'provider' (a name, or a text per language) "
                            "and a 'duration' per language", *at)
             if not _texts(ck.get("purpose")):

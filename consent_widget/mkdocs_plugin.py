@@ -29,6 +29,7 @@ from .pages import cookie_page
 
 ASSET_DIR = "assets/consent"
 from . import LOCALES  # noqa: E402
+
 AFTER_I18N = -110  # legal-pages' reason: mkdocs-static-i18n rebuilds the file list of each language
 
 

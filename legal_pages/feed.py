@@ -59,10 +59,10 @@ def atom(views: Sequence[PolicyView], site_url: str, site_name: str, helpers: di
         sub(entry, "category", term=view.slug, label=view.title)
         lines = [(tr("feed_effective", date=date(v.effective)))]
         if v.material:
-            lines.append((tr("feed_material")))
+            lines.append(tr("feed_material"))
         if shown.language != view.language:
-            lines.append((tr("feed_untranslated", original=lang_name(shown.language),
-                                language=lang_name(view.language))))
+            lines.append(tr("feed_untranslated", original=lang_name(shown.language),
+                                language=lang_name(view.language)))
         lines.extend(shown.summary)
         sub(entry, "summary", " ".join(lines), type="text")
     ET.indent(root)

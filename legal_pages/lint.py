@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .authoring import is_placeholder_summary
-from .lock import LockEntry, current_entries, is_in_effect, read_lock
+from .errors import LegalPagesError
+from .lock import LockEntry, current_entries, is_in_effect, key_of, read_lock
 from .model import (
     Acknowledgement,
     Problem,
@@ -43,13 +44,17 @@ from .model import (
     acknowledgements,
     policy_dirs,
     read_source,
+    to_translation,
     to_version,
+    translation_files,
     validate_front_matter,
+    validate_translation,
     version_files,
 )
 from .paths import long_date, page_url
 from .provenance import Arrival, Provenance, first_seen
 from .site import policy_pages
+from .translations import check_translation
 
 DEFAULT_NOTICE_DAYS = 30
 
@@ -223,7 +228,7 @@ def site_routes(docs_dir: Path) -> set[str]:
             continue
         rel = path.relative_to(docs_dir).as_posix()
         if rel.endswith(".md"):
-            stem = rel[:-3]
+            stem = re.sub(r"\.[a-z]{2,3}(-[A-Za-z0-9]+)*$", "", rel[:-3])  # index.de.md: a translation of index.md
             if stem == "index" or stem.endswith("/index"):
                 stem = stem[: -len("index")].rstrip("/")
             routes.add(f"/{stem}/" if stem else "/")
@@ -458,10 +463,38 @@ def check(
                         + " no longer occurs", warning=True,
                     ))
             previous = version or previous
+        report.findings.extend(_check_translations(docs_dir, folder, lock_path, routes))
     for path, problems in lock_problems.items():
         if path not in seen:
             report.findings.extend(_acknowledge(p, ()) for p in problems)
     return report
+
+
+def _check_translations(docs_dir: Path, folder: Path, lock_path: Path, routes: set[str]) -> list[Finding]:
+    """Each translation legal supplied translates, section for section, the very source version
+    it names (by its SHA-256, which the lock records for a published version)."""
+    try:
+        locked = read_lock(lock_path)
+    except LegalPagesError:
+        locked = {}  # check_lock reports the damaged lock
+    sources = {}
+    for path in version_files(folder):
+        src = read_source(path)
+        if not validate_front_matter(src):
+            sources[path.stem] = to_version(folder.name, src)
+    findings = []
+    for path in translation_files(folder):
+        src = read_source(path)
+        problems = validate_translation(src)
+        if not problems:
+            translation = to_translation(folder.name, src)
+            source = sources.get(translation.version_id)
+            entry = locked.get(key_of(docs_dir, source.path)) if source is not None else None
+            problems += check_translation(src, translation, source, entry.sha256 if entry else None)
+        problems += check_structure(src) + check_links(src, routes)
+        acks = acknowledgements(src.meta)
+        findings.extend(sorted((_acknowledge(p, acks) for p in problems), key=lambda f: f.line))
+    return findings
 
 
 def _finding(problem: Problem, acks: tuple[Acknowledgement, ...], introduced: dt.date) -> Finding:

@@ -166,8 +166,7 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         return files
 
     @event_priority(40)  # after mkdocs-static-i18n's (50), which handles only the docs folder's pages
-    def on_page_context(self, context: dict[str, Any], *, page: Page, config: MkDocsConfig,
-                        nav: Any) -> dict[str, Any]:
+    def on_page_context(self, context: Any, *, page: Page, config: MkDocsConfig, nav: Any) -> Any:
         """The language selector of a generated page links to the same page in each language."""
         i18n = config.plugins.get("i18n")
         if i18n is None or hasattr(page.file, "locale") or not getattr(i18n, "extra_alternate", None):

@@ -99,6 +99,7 @@ TRANSLATION_FIELDS: dict[str, tuple[bool, str]] = {
     "translates": (True, "the SHA-256 of the source version file it translates (64 hex digits)"),
     "summary": (True, "a list of one or more lines of text (the summary in this language)"),
     "note": (False, "a line of text"),
+    "acknowledged": (False, "a list of findings, each with 'rule', 'reason', 'approved_by' and 'approved_on'"),
 }
 
 
@@ -152,6 +153,7 @@ def validate_translation(src: RawSource) -> list[Problem]:
             "title": _is_text(value), "note": _is_text(value),
             "translates": isinstance(value, str) and bool(SHA256_RE.match(value.strip().lower())),
             "summary": isinstance(value, list) and bool(value) and all(_is_text(s) for s in value),
+            "acknowledged": isinstance(value, list) and all(_valid_ack(a) for a in value),
         }[name]
         if not ok:
             add(name, f"'{name}' must be {expected}")

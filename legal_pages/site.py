@@ -234,7 +234,8 @@ def page_helpers(language: str) -> dict[str, Any]:
         return Markup(f"[{escape(text)}]({href})")
 
     return {
-        "tr": translator(texts), "text": lambda key, **values: plain(texts[key], **values), "date": date, "time": time, "link_to": link_to,
+        "tr": translator(texts), "text": lambda key, **values: plain(texts[key], **values),
+        "date": date, "time": time, "link_to": link_to,
         "lang_name": lambda code: language_name(code, language),
         "ins": Markup(f"<ins>{escape(texts['legend_ins'])}</ins>"),
         "del": Markup(f"<del>{escape(texts['legend_del'])}</del>"),

@@ -42,6 +42,7 @@ def test_the_build_benchmark_runs() -> None:
 def test_the_widget_benchmark_runs() -> None:
     out = run_bench("bench/bench_widget.py", "--smoke")
     assert "banner time ours / vanilla:" in out and "JS + CSS:" in out, out
+    assert "Per language, JS + CSS + that language's texts" in out and " de " in out, out
     assert "changes page, CPU 4x slower" in out and "LCP ours - no widget:" in out, out
 
 

@@ -147,7 +147,7 @@ def test_journey_3_a_material_new_version_asks_the_returning_visitor_again(
     visitor.open("privacy/history/")
     banner = visitor.page.locator(BANNER)
     expect(banner).to_be_visible()
-    expect(banner).to_contain_text("Our Privacy Policy changed on January 15, 2027.")
+    expect(banner).to_contain_text("Privacy Policy: changed on January 15, 2027.")
     changes = banner.get_by_role("link", name="See what changed")
     expect(changes).to_have_attribute("href", re.compile(rf"privacy/{NEXT}/changes/$"))
     assert visitor.analytics_ran() == 0  # the earlier consent no longer applies

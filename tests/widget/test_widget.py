@@ -159,7 +159,7 @@ def test_a_material_policy_change_asks_again_and_links_to_the_redline(visit: Vis
     visit.goto("privacy/history/")
     changed = visit.page.locator(".imr-consent__changed")
     expect(changed).to_be_visible()
-    expect(changed).to_contain_text("Our Privacy Policy changed on November 22, 2026.")
+    expect(changed).to_contain_text("Privacy Policy: changed on November 22, 2026.")
     expect(changed.get_by_role("link", name="See what changed")).to_have_attribute(
         "href", re.compile(r"privacy/2026-11-22/changes/$")
     )
@@ -476,7 +476,7 @@ def test_before_the_first_version_takes_effect_nothing_is_asked_granted_or_recor
     page.locator("footer").get_by_role("button", name="Cookie settings").click()
     dialog = page.locator(DIALOG)
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("Cookie choices open when the Demo Policy takes effect.")
+    expect(dialog).to_contain_text("Cookie choices open when Demo Policy takes effect.")
     for name in ("Accept all", "Reject all", "Save choices"):
         expect(dialog.get_by_role("button", name=name)).to_have_count(0)
     switches = dialog.locator("[data-consent-category]")
