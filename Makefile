@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test setup system-deps lint check bench
+.PHONY: run test setup system-deps lint check bench bundle
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed
+# esbuild, the widget's bundler (consent_widget/build.py; the bundle itself is committed)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+## Bundle the widget again after changing consent_widget/src (commit consent_widget/dist)
+bundle: setup
+	$(BIN)/python -m consent_widget.build
 
 ## Build the site (with drafts and upcoming versions, marked) and serve it on http://127.0.0.1:$(PORT)/
 run: setup

@@ -195,14 +195,17 @@ def main() -> None:
         privacy = (site / "privacy" / "index.html").read_text()
         inline = "".join(m.group(0) for p in (OUR_STYLE, OUR_BOOT) for m in re.finditer(p, privacy, re.S)).encode()
         ours_bytes = (gz(our_js), gz(inline))
-        # Per language: the same script and stylesheet, and that language's texts only (the
-        # banner's template, the config and the dialog, in the page's HTML)
-        per_language: dict[str, int] = {}
+        # Per language: the script and the stylesheet are the same in every language (they hold
+        # no text); each page also carries its own language's texts only, in its HTML (the
+        # banner's template, the config and the dialog, the operator's texts included).
+        per_language: dict[str, tuple[int, int]] = {}
         for index in sorted([site / "privacy" / "index.html", *site.glob("*/privacy/index.html")]):
             text = index.read_text()
             lang = re.search(r'<html lang="([^"]+)"', text)
+            inline_here = "".join(m.group(0) for p in (OUR_STYLE, OUR_BOOT) for m in re.finditer(p, text, re.S))
             strings = "".join(m.group(0) for p in (OUR_TEXTS, OUR_DIALOG) for m in re.finditer(p, text, re.S))
-            per_language[lang.group(1) if lang else "?"] = gz(our_js + inline) + gz(strings.encode())
+            per_language[lang.group(1) if lang else "?"] = (gz(our_js) + gz(inline_here.encode()),
+                                                            gz(strings.encode()))
         vanilla_bytes = (gz(vanilla_js.read_bytes()), gz(vanilla_css.read_bytes()))
 
         results: dict[tuple[str, float], dict[str, dict[str, list[float]]]] = {}
@@ -225,8 +228,8 @@ def main() -> None:
     print(f"{'JS gzip (bytes)':30}{ours_bytes[0]:>12}{vanilla_bytes[0]:>14}")
     print(f"{'CSS + inline boot gzip (bytes)':30}{ours_bytes[1]:>12}{vanilla_bytes[1]:>14}")
     print(f"{'JS + CSS gzip (bytes)':30}{sum(ours_bytes):>12}{sum(vanilla_bytes):>14}")
-    print("Per language, JS + CSS + that language's texts, gzip -9 (bytes): "
-          + ", ".join(f"{lang} {size}" for lang, size in per_language.items()))
+    print("Per language, gzip -9 (bytes): JS + CSS (goal <= 5,000) / + that language's texts in the page")
+    print("  " + ", ".join(f"{lang} {code} / {code + texts}" for lang, (code, texts) in per_language.items()))
     worst_shift = 0.0
     for (label, throttle), r in results.items():
         title = f"{label}{', CPU 4x slower' if throttle > 1 else ''}"

@@ -1,30 +1,52 @@
-"""Bundle the widget's ES modules into two small scripts, and minify its stylesheet.
+"""The widget's shipped files: its ES modules bundled and minified by esbuild, committed in
+``dist/`` so that building the site needs no Node.js (as Material for MkDocs ships its own
+bundled scripts in its Python package).
 
-``boot`` is inlined in every page's <head> (Consent Mode defaults, the decision to ask, the
-banner mounted for the first paint); ``consent.js`` is loaded deferred (everything else);
-the stylesheet is inlined too, so nothing of the widget blocks the page's first paint.
+``boot.js`` is inlined in every page's <head> (Consent Mode defaults, the decision to ask,
+the banner mounted for the first paint); ``consent.js`` is loaded deferred (everything
+else) and takes the functions boot.js already defined from it (``src/booted.js``) rather
+than carrying a second copy; the stylesheet is inlined too, so nothing of the widget blocks
+the page's first paint.
 
-The modules follow one rule so this stays simple: they import and export named
-top-level functions and constants only, with unique names across modules. The
-bundle concatenates them in dependency order inside one function scope.
+esbuild bundles real ES modules: each module is its own scope, an import of a name a module
+does not export is an error, and two modules may define functions of the same name.
+
+    python -m consent_widget.build          # (make bundle) after changing anything in src/
+    python -m consent_widget.build --check  # is dist/ what src/ builds? (the suite runs it)
+
+``dist/SOURCES.json`` records the SHA-256 of every source and every output: the site build
+refuses a ``dist/`` that is stale (a source changed since the bundle was built) or edited
+by hand, naming the file, instead of shipping something else than the sources say.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-import re
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import rcssmin
-import rjsmin
+PACKAGE = Path(__file__).parent
+SRC = PACKAGE / "src"
+DIST = PACKAGE / "dist"
+#: The bundles and their entry modules; the stylesheet is minified on its own.
+ENTRIES = {"boot.js": "boot.js", "consent.js": "main.js"}
+STYLESHEET = "consent.css"
+OUTPUTS = (*ENTRIES, STYLESHEET)
+MANIFEST = "SOURCES.json"
+ESBUILD_FLAGS = (
+    "--minify", "--target=es2020", "--charset=utf8", "--legal-comments=none", "--log-level=warning",
+)
 
-SRC = Path(__file__).parent / "src"
-#: Dependency order: each module only imports from modules before it.
-MODULES = ("choice.js", "store.js", "consentmode.js", "gate.js", "receipts.js", "banner.js", "ui.js", "main.js")
-BOOT_MODULES = ("choice.js", "consentmode.js", "banner.js", "boot.js")
-IMPORT_RE = re.compile(r"^import\s+\{[^}]*\}\s+from\s+\"\./[a-z]+\.js\";\s*$", re.M)
-EXPORT_RE = re.compile(r"^export\s+(?=(?:async\s+)?function|const|let)", re.M)
+
+class BundleError(Exception):
+    """dist/ cannot be used or built; the message says which file and what to run."""
 
 
 @dataclass(frozen=True)
@@ -40,20 +62,6 @@ class Asset:
         return f"{stem}.{digest}.{ext}"
 
 
-def bundle_js(src: Path = SRC, modules: tuple[str, ...] = MODULES) -> str:
-    parts = []
-    for name in modules:
-        text = (src / name).read_text(encoding="utf-8")
-        text = EXPORT_RE.sub("", IMPORT_RE.sub("", text))
-        if re.search(r"^\s*(import|export)\b", text, re.M):
-            raise ValueError(f"{src / name}: an import or export the bundler cannot flatten")
-        parts.append(text)
-    text = str(rjsmin.jsmin('(function(){"use strict";' + "\n".join(parts) + "})();\n"))
-    if "</" in text:
-        raise ValueError("the bundle holds '</', which would end an inline <script> early")
-    return text
-
-
 @dataclass(frozen=True)
 class Assets:
     js: Asset  # loaded deferred
@@ -61,9 +69,97 @@ class Assets:
     boot: str  # inlined in <head>, before any tag
 
 
-def build_assets(src: Path = SRC) -> Assets:
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sources(src: Path = SRC) -> dict[str, str]:
+    return {p.name: sha256(p) for p in sorted([*src.glob("*.js"), *src.glob("*.css")])}
+
+
+def esbuild_binary() -> Path:
+    """esbuild from the project's node_modules (``npm ci``, run by ``make setup``), or
+    ``$ESBUILD_BINARY_PATH``, or the one on ``PATH``."""
+    for candidate in (os.environ.get("ESBUILD_BINARY_PATH"), PACKAGE.parent / "node_modules" / ".bin" / "esbuild",
+                      shutil.which("esbuild")):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise BundleError("esbuild is not installed: run `npm ci` in the project folder (make setup does)")
+
+
+def bundle(src: Path = SRC, out: Path = DIST) -> dict[str, str]:
+    """Build every output from ``src`` into ``out`` and write its manifest; returns the sizes."""
+    esbuild = esbuild_binary()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        commands = [[str(esbuild), str(src / entry), "--bundle", "--format=iife", '--banner:js="use strict";',
+                     *ESBUILD_FLAGS, f"--outfile={tmp / name}"] for name, entry in ENTRIES.items()]
+        commands.append([str(esbuild), str(src / STYLESHEET), *ESBUILD_FLAGS, f"--outfile={tmp / STYLESHEET}"])
+        for command in commands:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0 or result.stderr.strip():
+                raise BundleError(f"esbuild refused {command[1]}:\n{result.stderr.strip()}")
+        for name in OUTPUTS:
+            text = (tmp / name).read_text(encoding="utf-8").rstrip("\n") + "\n"
+            if "</" in text:  # it would end the inline <script> or <style> early
+                raise BundleError(f"{src}: the bundle {name} holds '</': write it another way")
+            (out / name).write_text(text, encoding="utf-8")
+    version = subprocess.run([str(esbuild), "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    manifest = {"esbuild": version, "sources": sources(src), "outputs": {n: sha256(out / n) for n in OUTPUTS}}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return {name: str((out / name).stat().st_size) for name in OUTPUTS}
+
+
+def read_dist(src: Path = SRC, dist: Path = DIST) -> dict[str, str]:
+    """The outputs, once checked against the manifest and the sources."""
+    try:
+        manifest = json.loads((dist / MANIFEST).read_text(encoding="utf-8"))
+        recorded, outputs = manifest["sources"], manifest["outputs"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{dist / MANIFEST}: missing or not a bundle manifest ({exc}): run `make bundle`") from exc
+    now = sources(src)
+    for name in sorted(set(recorded) | set(now)):
+        if recorded.get(name) != now.get(name):
+            state = "is new" if name not in recorded else "was removed" if name not in now else "changed"
+            raise BundleError(f"{src / name} {state} since {dist} was built: run `make bundle` and commit dist/")
+    texts = {}
+    for name in OUTPUTS:
+        path = dist / name
+        if not path.is_file() or outputs.get(name) != sha256(path):
+            raise BundleError(f"{path} is not the file esbuild wrote (edited or missing): run `make bundle`")
+        texts[name] = path.read_text(encoding="utf-8")
+    return texts
+
+
+def build_assets(src: Path = SRC, dist: Path = DIST) -> Assets:
     """The shipped scripts and stylesheet."""
-    css = str(rcssmin.cssmin((src / "consent.css").read_text(encoding="utf-8")))
-    if "</" in css:
-        raise ValueError("the stylesheet holds '</', which would end an inline <style> early")
-    return Assets(Asset("consent.js", bundle_js(src)), Asset("consent.css", css), bundle_js(src, BOOT_MODULES))
+    texts = read_dist(src, dist)
+    return Assets(Asset("consent.js", texts["consent.js"]), Asset("consent.css", texts[STYLESHEET].strip()),
+                  texts["boot.js"].strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m consent_widget.build", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail unless dist/ is exactly what src/ builds")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            read_dist()  # the manifest matches the sources and the outputs
+            with tempfile.TemporaryDirectory() as tmp:
+                bundle(SRC, Path(tmp))
+                for name in OUTPUTS:
+                    if Path(tmp, name).read_bytes() != (DIST / name).read_bytes():
+                        raise BundleError(f"{DIST / name} is not what {SRC} builds: run `make bundle` and commit dist/")
+            print(f"{DIST}: up to date with {SRC}")
+        else:
+            sizes = bundle()
+            print(", ".join(f"{name} {size} B" for name, size in sizes.items()))
+    except BundleError as exc:
+        print(f"consent_widget.build: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,10 @@
 
 import { readChoice, isCurrent } from "./choice.js";
 import { setDefaults } from "./consentmode.js";
-import { mountBanner, showBanner } from "./banner.js";
+import { mountBanner, showBanner, hideBanner } from "./banner.js";
+
+// The deferred script (main.js, through booted.js) uses these rather than shipping them twice.
+window.__imrConsentBoot = Object.freeze({ readChoice, isCurrent, mountBanner, showBanner, hideBanner });
 
 const bootCfg = JSON.parse(document.getElementById("imr-consent-config").textContent);
 setDefaults();

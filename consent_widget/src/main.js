@@ -6,9 +6,8 @@
 import { updateConsentMode, gtag } from "./consentmode.js";
 import { activate, watch } from "./gate.js";
 import { enqueue, flush } from "./receipts.js";
-import { readChoice, isCurrent } from "./choice.js";
+import { readChoice, isCurrent, mountBanner, showBanner, hideBanner } from "./booted.js";
 import { writeChoice, deleteCookies, uuid } from "./store.js";
-import { mountBanner, showBanner, hideBanner } from "./banner.js";
 import { openDialog, closeDialog, readSwitches, bindDialog } from "./ui.js";
 
 const cfg = JSON.parse(document.getElementById("imr-consent-config").textContent);
@@ -67,7 +66,7 @@ function choose(wanted, method) {
 
 const all = (value) => Object.fromEntries(optional.map((c) => [c.id, value]));
 
-if (open) mountBanner(); // already done by boot.js, unless the page has no inline boot
+if (open) mountBanner(); // boot.js has mounted it already, unless the body was not there yet
 if (current && gpc && optional.some((c) => c.gpc && rec.c[c.id])) {
   choose(rec.c, "gpc"); // the signal wins over an earlier choice
 } else if (!current && gpc && optional.every((c) => c.gpc)) {

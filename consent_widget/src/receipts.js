@@ -1,7 +1,7 @@
 // Receipts: every choice is posted to the consent API; unsent ones wait and are retried
 // on later page views with the same receipt id, so the API stores each exactly once.
 
-import { readChoice } from "./choice.js";
+import { readChoice } from "./booted.js";
 import { loadQueue, saveQueue, loadReceipt, saveReceipt, writeChoice } from "./store.js";
 
 let sending = false;

@@ -133,3 +133,27 @@ def test_a_page_reached_by_instant_navigation_gets_its_script_and_only_once(site
     page.get_by_role("link", name="Compare any two versions").click()
     page.wait_for_url(re.compile(re.escape(site.url("privacy/compare/"))))
     expect(page.locator("[data-compare-status]")).to_contain_text("compared with")
+
+
+@pytest.mark.parametrize(("lang", "position", "compared", "same"), [
+    ("de", "Änderung 1 von {n}", "Die ab 22. November 2026 gültige Fassung im Vergleich mit der ab 31. März 2025 "
+     "gültigen Fassung. Markierte Änderungen: ", "Zweimal dieselbe Fassung: Wählen Sie zwei verschiedene Fassungen."),
+    ("pl", "Zmiana 1 z {n}", "Wersja obowiązująca od 22 listopada 2026 w porównaniu z wersją obowiązującą od "
+     "31 marca 2025. Zaznaczone zmiany: ", "Dwa razy ta sama wersja: wybierz dwie różne wersje."),
+])
+def test_the_scripts_speak_the_pages_language(site: Served, page: Any, lang: str, position: str, compared: str,
+                                              same: str) -> None:
+    """What changes.js and compare.js write comes from the page's catalogue, not English."""
+    page.goto(site.url(f"{lang}/privacy/2026-11-22/changes/"))
+    changes = page.locator(".legal-redline [data-change]").count()
+    page.locator("[data-change-step='1']").click()
+    expect(page.locator(".legal-change-status")).to_have_text(position.format(n=changes))
+    page.goto(site.url(f"{lang}/privacy/compare/"))
+    status = page.locator("[data-compare-status]")
+    expect(status).to_contain_text(compared)
+    count = page.locator("[data-compare-output]").locator("ins, del").count()
+    expect(status).to_have_text(f"{compared}{count}.")
+    page.locator("select[name=from]").select_option("2026-11-22")
+    page.locator("select[name=to]").select_option("2026-11-22")
+    page.locator("form[data-compare] button[type=submit]").click()
+    expect(status).to_have_text(same)

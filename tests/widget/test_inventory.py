@@ -117,7 +117,6 @@ def test_the_shipped_files_stay_small() -> None:
     assets = build_assets()
     js, css, boot = assets.js, assets.css, assets.boot
     assert js.hashed_name.startswith("consent.") and js.hashed_name.endswith(".js")
-    assert "import " not in js.text + boot and "export " not in js.text + boot
     # The boot script and the stylesheet are inlined in every page: they stay very small.
     assert len(js.text) < 16_000 and len(css.text) < 4_000 and len(boot) < 4_000
 

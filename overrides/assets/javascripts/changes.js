@@ -18,6 +18,10 @@
     if (at.redline !== redline) at = { redline: redline, index: -1 };
   }
 
+  function fill(text, values) {
+    return text.replace(/\{([a-z_]+)\}/g, function (m, name) { return name in values ? String(values[name]) : m; });
+  }
+
   function go(step) {
     setup();
     var changes = at.redline ? at.redline.querySelectorAll("[data-change]") : [];
@@ -29,7 +33,8 @@
     target.scrollIntoView({ block: "center" });
     target.focus({ preventScroll: true });
     var status = document.querySelector("[data-change-nav] .legal-change-status");
-    if (status) status.textContent = "Change " + (next + 1) + " of " + changes.length;
+    // the text comes in the page's language from the site's catalogue (data-text)
+    if (status) status.textContent = fill(status.getAttribute("data-text") || "{n} / {total}", { n: next + 1, total: changes.length });
   }
 
   document.addEventListener("click", function (event) {

@@ -238,20 +238,26 @@
     var status = document.querySelector("[data-compare-status]");
     if (from === to) {
       out.innerHTML = "";
-      status.textContent = "The same version twice: choose two different versions.";
+      status.textContent = say(status, "same", {});
       return;
     }
-    status.textContent = "Comparing...";
+    status.textContent = say(status, "busy", {});
     Promise.all([load(form.getAttribute("data-base") + from + ".json"),
                  load(form.getAttribute("data-base") + to + ".json")]).then(function (data) {
       out.innerHTML = redline(data[0], data[1]);
       var count = out.querySelectorAll("ins, del").length;
-      status.textContent = "The version effective " + labelOf(form, "to") + " compared with the version effective " +
-        labelOf(form, "from") + ": " + (count ? count + " marked changes." : "no change to the text.");
+      status.textContent = say(status, count ? "marked" : "unchanged",
+                               { new: labelOf(form, "to"), old: labelOf(form, "from"), count: count });
       if (history.replaceState) history.replaceState(null, "", "#from=" + from + "&to=" + to);
     }).catch(function (error) {
-      status.textContent = "Could not load the versions (" + error.message + ").";
+      status.textContent = say(status, "failed", { error: error.message });
     });
+  }
+
+  /** A status text in the page's language: the site puts each in a data-text-* attribute. */
+  function say(status, key, values) {
+    var text = status.getAttribute("data-text-" + key) || key;
+    return text.replace(/\{([a-z_]+)\}/g, function (m, name) { return name in values ? String(values[name]) : m; });
   }
 
   function labelOf(form, name) {
