@@ -17,10 +17,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed
 
 ## Bundle the widget again after changing consent_widget/src (commit consent_widget/dist)
-bundle: setup
+bundle: setup node_modules/.installed
 	$(BIN)/python -m consent_widget.build
 
 ## Build the site (with drafts and upcoming versions, marked) and serve it on http://127.0.0.1:$(PORT)/
@@ -36,5 +36,5 @@ lint: setup
 	$(BIN)/imarouter-legal check
 
 ## Set up everything and run the whole test suite.
-test: setup system-deps lint
+test: setup system-deps node_modules/.installed lint
 	$(BIN)/pytest

@@ -6,7 +6,8 @@
 #                 cluster with a role 'consent' (password 'consent') and a database 'consent_test';
 #   nginx       - the production test serves the site through deploy/nginx (started by the
 #                 test itself on loopback; the package's own service is left as Debian sets it);
-#   wrk         - the load generator of bench/bench_api.py, whose smoke run is in the suite.
+#   wrk         - the load generator of bench/bench_api.py, whose smoke run is in the suite;
+#   npm         - installs esbuild, which checks the widget's committed bundle (tests/widget/test_bundle.py).
 set -euo pipefail
 
 sudo=""
@@ -22,6 +23,7 @@ need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v npm >/dev/null 2>&1 || need+=(npm)  # esbuild (the widget's bundler) and the widget bench
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
