@@ -24,6 +24,7 @@ COPIED = {
     "receipt_id": "consentReceiptID", "subject_id": "piiPrincipalId", "created_at": "consentTimestamp",
     "created_day": "consentTimestamp's day", "method": "collectionMethod", "gpc": "gpc",
     "policy_id": "policy.id", "policy_version": "policy.version", "config_revision": "configRevision",
+    "language": "language",
     "choices": "choices",
 }
 

@@ -27,8 +27,9 @@ def create_schema(log: ReceiptLog) -> None:
                           "leaf_index): export it ('flask --app consent_api export' of that version) and start "
                           "this version on a new database")
     metadata.create_all(log.engine)
-    if receipts_table and "choices" not in columns:
-        _add_report_columns(log)
+    missing = [c for c in REPORT_COLUMNS if c not in columns]
+    if receipts_table and missing:
+        _add_report_columns(log, missing)
     if receipts_table and not had_leaves:
         _move_leaf_indexes(log)
 
@@ -43,11 +44,12 @@ def _move_leaf_indexes(log: ReceiptLog) -> None:
                              "r.leaf_index IS NULL AND NOT EXISTS (SELECT 1 FROM consent_log_quarantine q WHERE "
                              "q.seq = r.seq)")
 
-def _add_report_columns(log: ReceiptLog) -> None:
-    """A database of the version before the report: add its columns, fill them from the
-    bodies (a batch per transaction), then index them."""
+def _add_report_columns(log: ReceiptLog, missing: list[str]) -> None:
+    """A database of a version before the report, or before one of its columns (``language``):
+    add what is missing, fill it from the bodies (a batch per transaction), then index the
+    report's columns again (the covering index names them all)."""
     with log.writing() as conn:
-        for column in REPORT_COLUMNS:
+        for column in missing:
             kind = receipts.c[column].type.compile(dialect=log.engine.dialect)
             conn.exec_driver_sql(f"ALTER TABLE consent_receipts ADD COLUMN {column} {kind}")
     last = 0
@@ -58,7 +60,9 @@ def _add_report_columns(log: ReceiptLog) -> None:
             if not rows:
                 break
             conn.execute(receipts.update().where(receipts.c.seq == bindparam("s")),
-                         [{"s": r.seq, **report_columns(json.loads(r.body))} for r in rows])
+                         [{"s": r.seq, **{k: v for k, v in report_columns(json.loads(r.body)).items()
+                                          if k in missing}} for r in rows])
             last = rows[-1].seq
     with log.writing() as conn:
-        report_index.create(conn, checkfirst=True)
+        report_index.drop(conn, checkfirst=True)
+        report_index.create(conn)

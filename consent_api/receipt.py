@@ -19,7 +19,8 @@ def report_columns(body: dict[str, Any]) -> dict[str, Any]:
     return {"created_day": body["consentTimestamp"] // 86_400, "method": body["collectionMethod"],
             "gpc": bool(body["gpc"]), "policy_id": body["policy"]["id"],
             "policy_version": body["policy"]["version"], "config_revision": body["configRevision"],
-            "choices": ",".join(f"{k}={int(bool(v))}" for k, v in sorted(body["choices"].items()))}
+            "choices": ",".join(f"{k}={int(bool(v))}" for k, v in sorted(body["choices"].items())),
+            "language": body.get("language")}
 
 
 def request_digest(request: dict[str, Any]) -> str:

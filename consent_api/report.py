@@ -1,9 +1,9 @@
 """The operator's consent report: what visitors chose, by category, policy version, config
-revision, method and time, as tables and static SVG charts in one self-contained HTML file (report_page.py).
+revision, language, method and time, as tables and static SVG charts in one self-contained HTML file (report_page.py).
 
 Two queries do the counting in the database (the same SQLAlchemy Core ``GROUP BY`` on
 SQLite and PostgreSQL, on the report's covering index, in its order): receipts per UTC day,
-method, GPC, policy version, config revision and choices; and each subject's first and
+method, GPC, policy version, config revision, choices and language; and each subject's first and
 latest choice in the window. Everything else is sums of those few thousand rows. The report holds counts
 only, and a group of fewer than ``threshold`` receipts shows no rate ("fewer than 10").
 """
@@ -62,6 +62,7 @@ class Figures:
     periods: list[tuple[str, Tally]]
     versions: list[tuple[str, Tally]]
     revisions: list[tuple[str, Tally]]
+    languages: list[tuple[str, Tally]]  # the language the banner and dialog were read in, most receipts first
     first: Tally
     latest: Tally
     total: Tally
@@ -77,7 +78,7 @@ def count(engine: Engine, since: int, until: int) -> tuple[list[Any], list[Any]]
     # Rows the sealer held out of the log (they fail their own token) are not counted.
     window = (day >= since) & (day < until) & receipts.c.seq.not_in(select(quarantine.c.seq))
     fields = (day, receipts.c.method, receipts.c.gpc, receipts.c.policy_id, receipts.c.policy_version,
-              receipts.c.config_revision, receipts.c.choices)
+              receipts.c.config_revision, receipts.c.choices, receipts.c.language)
     by_day = select(*fields, func.count().label("n")).where(window).group_by(*fields)
     ranked = select(
         receipts.c.method, receipts.c.gpc, receipts.c.choices,
@@ -133,12 +134,14 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
         periods.setdefault(period_of(day, by), Tally())
     versions: dict[str, Tally] = defaultdict(Tally)
     revisions: dict[str, Tally] = defaultdict(Tally)
+    languages: dict[str, Tally] = defaultdict(Tally)
     total = Tally()
     seen_version: dict[str, int] = {}
     seen_revision: dict[str, int] = {}
     for r in rows:
         version = f"{r.policy_id} {r.policy_version}"
-        for tally in (periods[period_of(r.created_day, by)], versions[version], revisions[r.config_revision], total):
+        for tally in (periods[period_of(r.created_day, by)], versions[version], revisions[r.config_revision],
+                      languages[r.language or "unknown"], total):
             tally.add(r.n, r.choices, bool(r.gpc), r.method)
         seen_version[version] = min(seen_version.get(version, r.created_day), r.created_day)
         seen_revision[r.config_revision] = min(seen_revision.get(r.config_revision, r.created_day), r.created_day)
@@ -152,7 +155,8 @@ def build(engine: Engine, site: Any, since: dt.date, until: dt.date, by: str, th
     changes = _changes(site, seen_revision, first_day, last_day)
     by_start = sorted(versions.items(), key=lambda kv: seen_version[kv[0]])
     return Figures(first_day, last_day, by, threshold, optional + older, list(periods.items()), by_start,
-                   sorted(revisions.items(), key=lambda kv: seen_revision[kv[0]]), first, latest, total,
+                   sorted(revisions.items(), key=lambda kv: seen_revision[kv[0]]),
+                   sorted(languages.items(), key=lambda kv: (-kv[1].receipts, kv[0])), first, latest, total,
                    [(period_of(c.day, by), c) for c in changes], held_rows(engine))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pygal
+from babel import Locale
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from pygal.style import Style
@@ -90,6 +91,13 @@ def _grant_series(groups: list[tuple[str, Tally]], names: list[str], cats: list[
             for n, c in zip(names, cats, strict=True)]
 
 
+def named(language: str) -> str:
+    """``de (German)``: the tag a receipt records, and its English name."""
+    names = Locale("en").languages  # Babel's, imported before pygal (its import hook warns after)
+    name = names.get(language.replace("-", "_")) or names.get(language.split("-")[0])
+    return f"{language} ({name})" if name else language
+
+
 def render(f: Figures, *, site_name: str, generated: dt.datetime) -> str:
     """The report as one HTML document (templates/report.html): inline CSS, charts as SVG
     images, each section's figures in a table."""
@@ -124,6 +132,8 @@ def render(f: Figures, *, site_name: str, generated: dt.datetime) -> str:
     for key, title, groups, what, asked in (
         ("by-version", "By policy version", f.versions, "policy version", ""),
         ("by-revision", "By config revision", f.revisions, "config revision", " (the categories and texts asked)"),
+        ("by-language", "By language", [(named(g), t) for g, t in f.languages], "language",
+         " (the language the banner and dialog were read in)"),
     ):
         sections.append(Section(
             key, title, f"The grant rate of each category under each {what}{asked}: did a change move it?",

@@ -43,6 +43,7 @@ receipts = Table(
     Column("policy_version", String(64)),
     Column("config_revision", String(64)),
     Column("choices", String(512)),  # "advertising=0,analytics=1,necessary=1": categories sorted
+    Column("language", String(35)),  # the language the banner and dialog were shown in
     # A seq is never given twice (SQLite would reuse the highest after a delete): the leaves and
     # pending tables name receipts by it.
     sqlite_autoincrement=True,
@@ -50,8 +51,10 @@ receipts = Table(
 #: The report reads this index alone (a covering index): a year of receipts without their bodies,
 #: in the order of its GROUP BY (by day first: SQLite groups by sorting, unless an index is in order).
 report_index = Index("ix_consent_receipts_report", *(receipts.c[name] for name in (
-    "created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices", "subject_id", "seq")))
-REPORT_COLUMNS = ("created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices")
+    "created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices", "language",
+    "subject_id", "seq")))
+REPORT_COLUMNS = ("created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices",
+                  "language")
 SEQ = BigInteger().with_variant(Integer, "sqlite")
 #: A receipt's place in the tree, written once by the sealer: a row of its own, so that sealing
 #: inserts two small index entries instead of rewriting the receipt's row and its six indexes.

@@ -44,6 +44,7 @@ class Choice:
     method: str = "banner"
     gpc: bool = False
     subject: str = ""  # empty: a new subject of its own
+    language: str = "en"  # the language the banner and dialog were shown in
 
 
 class Maker:
@@ -61,7 +62,7 @@ class Maker:
         version = next(v for v in self.policies["policies"]["privacy"]["versions"] if v["id"] == c.version)
         request = {"receipt_id": receipt_id, "subject_id": subject, "config_revision": c.revision,
                    "policy": {"id": "privacy", "version": c.version}, "choices": c.choices, "method": c.method,
-                   "gpc": c.gpc, "language": "en", "page": PAGE,
+                   "gpc": c.gpc, "language": c.language, "page": PAGE,
                    "consented_at": dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(), "policy_version": version}
         receipt = build_receipt(request, now=stamp, sec_gpc=c.gpc, settings=self.settings,
                                 categories=self.categories)
@@ -72,7 +73,7 @@ class Maker:
         is built once (checked against build_receipt the first time) and the rest filled in
         (a million receipts in seconds instead of minutes)."""
         receipt_id, subject, stamp = str(uuid.uuid4()), c.subject or str(uuid.uuid4()), int(c.when.timestamp())
-        kind = (tuple(sorted(c.choices.items())), c.version, c.revision, c.method, c.gpc)
+        kind = (tuple(sorted(c.choices.items())), c.version, c.revision, c.method, c.gpc, c.language)
         if kind not in self.templates:
             request, template = self.body(c, SENTINEL_ID, SENTINEL_ID, SENTINEL_TIME)
             self.templates[kind] = (template, request_digest(request))

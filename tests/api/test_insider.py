@@ -50,9 +50,9 @@ def insert_row(local: Local, body: dict[str, Any], token: str) -> None:
     """A receipt row written straight into the table, its columns consistent with its body, and
     listed for the sealer as the API lists the receipts it stores."""
     local.sql("INSERT INTO consent_receipts (receipt_id, subject_id, created_at, request_sha256, body, token, kid, "
-              "created_day, method, gpc, policy_id, policy_version, config_revision, choices) VALUES "
+              "created_day, method, gpc, policy_id, policy_version, config_revision, choices, language) VALUES "
               "(:rid, :sid, :at, :sha, :body, :token, 'k1', :created_day, :method, :gpc, :policy_id, "
-              ":policy_version, :config_revision, :choices)",
+              ":policy_version, :config_revision, :choices, :language)",
               {"rid": body["consentReceiptID"], "sid": body["piiPrincipalId"], "at": body["consentTimestamp"],
                "sha": "0" * 64, "body": canonical(body), "token": token, **report_columns(body)})
     local.sql("INSERT INTO consent_log_pending (seq) SELECT seq FROM consent_receipts WHERE receipt_id = :rid",
@@ -340,11 +340,11 @@ def test_verify_names_every_column_that_disagrees_with_its_receipt(local: Local)
     local.seal()
     rid = answer["receipt"]["consentReceiptID"]
     for column, value in (("method", "dialog"), ("policy_version", "2025-03-31"), ("created_day", 1),
-                          ("config_revision", "ffffffffffffffff")):
+                          ("config_revision", "ffffffffffffffff"), ("language", "fr")):
         local.sql(f"UPDATE consent_receipts SET {column} = :v WHERE receipt_id = :r", {"v": value, "r": rid})
     code, report = verify(local)
     assert code == 1
-    for column in ("method", "policy_version", "created_day", "config_revision"):
+    for column in ("method", "policy_version", "created_day", "config_revision", "language"):
         assert f"its {column} column" in report
 
 

@@ -32,7 +32,8 @@ def scenario() -> list[Choice]:
     """October 1 to November 29, 2026. Under the 2025 version (to November 21): 520 receipts,
     analytics granted by exactly 60%. Under the 2026 version: 200 receipts, analytics by
     exactly 40%; 20 of them are withdrawals by visitors who accepted all in
-    October. The config revision changes on November 10; a few visitors send GPC."""
+    October. The config revision changes on November 10; a few visitors send GPC. One in five
+    read the banner in German, one in ten in Polish, the rest in English."""
     made: list[Choice] = []
     accepters: list[str] = []
     for n in range(520):
@@ -45,7 +46,8 @@ def scenario() -> list[Choice]:
         made.append(Choice(at(day.isoformat(), n), {"necessary": True, "analytics": analytics,
                                                     "advertising": advertising},
                            version="2025-03-31", revision=R1 if day < dt.date(2026, 11, 10) else R2,
-                           method="dialog" if n % 10 == 3 else "banner", gpc=n % 50 == 7, subject=subject))
+                           method="dialog" if n % 10 == 3 else "banner", gpc=n % 50 == 7, subject=subject,
+                           language=language_of(n)))
     for n in range(200):
         day = dt.date(2026, 11, 22) + dt.timedelta(days=n // 25)
         analytics = n % 5 < 2
@@ -54,8 +56,12 @@ def scenario() -> list[Choice]:
         made.append(Choice(at(day.isoformat(), n), {"necessary": True, "analytics": analytics,
                                                     "advertising": n % 4 == 1 and not withdrawal},
                            version="2026-11-22", revision=R2, method="withdrawal" if withdrawal else "banner",
-                           subject=subject))
+                           subject=subject, language=language_of(n)))
     return made
+
+
+def language_of(n: int) -> str:
+    return "de" if n % 10 in (1, 6) else "pl" if n % 10 == 9 else "en"
 
 
 def tally(choices: list[Choice]) -> dict[str, int]:
@@ -142,6 +148,19 @@ def test_the_report_shows_exactly_the_rates_the_receipts_were_made_with(
     for revision, group in by_revision.items():
         t = tally(group)
         assert row(revisions, revision)["Analytics granted"] == pct(t["analytics"], t["receipts"])
+
+    by_language: dict[str, list[Choice]] = defaultdict(list)
+    for c in made:
+        by_language[c.language].append(c)
+    languages = found["Grant rates by language"]
+    assert [r[0] for r in languages[1:]] == ["en (English)", "de (German)", "pl (Polish)"]  # most receipts first
+    for code, name in (("en", "English"), ("de", "German"), ("pl", "Polish")):
+        t = tally(by_language[code])
+        assert row(languages, f"{code} ({name})") == {
+            "Language": f"{code} ({name})", "Receipts": f"{t['receipts']:,}",
+            "Analytics granted": pct(t["analytics"], t["receipts"]),
+            "Advertising granted": pct(t["advertising"], t["receipts"])}
+    assert len({row(languages, n)["Analytics granted"] for n in ("en (English)", "de (German)", "pl (Polish)")}) > 1
 
     methods = found["Receipts by method per month"]
     assert row(methods, "Whole window") == {
@@ -253,9 +272,9 @@ def test_the_report_opens_offline_under_its_policy_and_is_accessible(
     assert requests == [out.as_uri()]  # the file itself: nothing else is fetched
     assert page.evaluate("window.__csp || []") == [] and problems == []
     images = page.locator("img")
-    assert images.count() == 6 and document.count("data:image/svg+xml;base64,") == 6
+    assert images.count() == 7 and document.count("data:image/svg+xml;base64,") == 7
     assert page.evaluate("[...document.images].every((i) => i.complete && i.naturalWidth > 0)")
-    assert page.locator("table").count() == 5
+    assert page.locator("table").count() == 6
     results = Axe().run(page, options=WCAG_AA)
     assert [v["id"] for v in results.response["violations"]] == []
     shots = ROOT / "test-output"
@@ -275,7 +294,8 @@ def test_a_database_from_before_the_report_gets_its_columns_filled_by_init_db(ap
     engine = engine_for(api.env["DATABASE_URL"])
     with engine.begin() as conn:  # the table as the version before the report made it
         conn.exec_driver_sql("DROP INDEX ix_consent_receipts_report")
-        for column in ("created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices"):
+        for column in ("created_day", "method", "gpc", "policy_id", "policy_version", "config_revision", "choices",
+                       "language"):
             conn.exec_driver_sql(f"ALTER TABLE consent_receipts DROP COLUMN {column}")
     done = api.flask("init-db")
     assert done.returncode == 0, done.stderr
@@ -291,3 +311,27 @@ def test_a_database_from_before_the_report_gets_its_columns_filled_by_init_db(ap
     assert verify.returncode == 0, verify.stderr
     found = tables(report_file(api, tmp_path, "--threshold", "2"))
     assert row(found["Grant rates by policy version"], "privacy 2026-11-22")["Analytics granted"] == "50.0%"
+
+
+def test_a_database_from_before_the_language_column_gets_it_filled_by_init_db(api: Api, tmp_path: Path) -> None:
+    """The version before languages had every report column but ``language``: init-db adds it,
+    fills it from each receipt, indexes it with the others; the log still verifies."""
+    for language in ("de", "en", "de"):
+        status, _, _ = api.call("POST", "api/v1/receipts", request_body(language=language))
+        assert status == 201
+    api.stop()
+    engine = engine_for(api.env["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_consent_receipts_report")
+        conn.exec_driver_sql("ALTER TABLE consent_receipts DROP COLUMN language")
+    done = api.flask("init-db")
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(receipts.c.language)).scalars()) == ["de", "de", "en"]
+    engine.dispose()
+    assert api.flask("seal").returncode == 0
+    verify = api.flask("verify")
+    assert verify.returncode == 0, verify.stderr
+    found = tables(report_file(api, tmp_path, "--threshold", "2"))
+    assert row(found["Grant rates by language"], "de (German)")["Receipts"] == "2"
+    assert row(found["Grant rates by language"], "en (English)")["Receipts"] == "fewer than 2"
