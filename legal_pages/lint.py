@@ -42,6 +42,7 @@ from .model import (
     RawSource,
     Version,
     acknowledgements,
+    is_translation,
     policy_dirs,
     read_source,
     to_translation,
@@ -283,34 +284,37 @@ def check_lock(docs_dir: Path, lock_path: Path, today: dt.date) -> list[Problem]
         old = recorded.get(key)
         if old is not None and old.sha256 == entry.sha256:
             continue
+        noun = "translation" if is_translation(path) else "version"
         if old is not None and is_in_effect(old, today):
             problems.append(Problem(
                 path, 1, "immutable",
-                f"published versions are immutable: this version took effect on "
+                f"published {noun}s are immutable: this {noun} took effect on "
                 f"{_date_text(old)} and its text has changed since it was recorded in {lock_path.name}. "
-                f"Restore it, and publish a correction as a new version "
-                f"(imarouter-legal new-version {path.parent.parent.name} --effective YYYY-MM-DD)",
+                f"Restore it, and publish a correction as a new version"
+                + (" with its translation" if noun == "translation" else "")
+                + f" (imarouter-legal new-version {path.parent.parent.name} --effective YYYY-MM-DD)",
             ))
         elif old is None and is_in_effect(entry, today):
             problems.append(Problem(
                 path, 1, "lock",
-                f"this version is in effect but not recorded in {lock_path.name}: "
+                f"this {noun} is in effect but not recorded in {lock_path.name}: "
                 "run 'imarouter-legal lock' and commit the lock file with it",
             ))
         else:
             what = "is not recorded" if old is None else "has changed since it was recorded"
             problems.append(Problem(
                 path, 1, "lock",
-                f"this version {what} in {lock_path.name}: run 'imarouter-legal lock' and commit the "
+                f"this {noun} {what} in {lock_path.name}: run 'imarouter-legal lock' and commit the "
                 "lock file with it",
             ))
     for key, entry in sorted(recorded.items()):
         if key not in on_disk:
+            noun = "translation" if is_translation(docs_dir / key) else "version"
             verb = "took effect on " + _date_text(entry) if is_in_effect(entry, today) else "is recorded"
             problems.append(Problem(
                 docs_dir / key, 1, "immutable" if is_in_effect(entry, today) else "lock",
-                f"this version {verb} in {lock_path.name} but its file is gone: "
-                + ("published versions may not be deleted" if is_in_effect(entry, today)
+                f"this {noun} {verb} in {lock_path.name} but its file is gone: "
+                + (f"published {noun}s may not be deleted" if is_in_effect(entry, today)
                    else "run 'imarouter-legal lock' to forget it"),
             ))
     return problems

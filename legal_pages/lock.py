@@ -1,6 +1,7 @@
 """``policies.lock``: the content hash of every version file, checked in CI.
 
-A version whose effective date has passed may never change; the lock file is
+A version whose effective date has passed may never change, nor may a translation of it
+(``2026-11-22.de.md``: what readers of that language were shown); the lock file is
 how the check knows what its text was. ``imarouter-legal lock`` records every
 version and refuses to record a changed hash for a version already in effect.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LegalPagesError
-from .model import policy_dirs, version_files
+from .model import policy_dirs, translation_files, version_files
 
 LOCK_VERSION = 1
 
@@ -65,11 +66,12 @@ def write_lock(path: Path, entries: dict[str, LockEntry]) -> None:
 
 
 def current_entries(docs_dir: Path) -> dict[str, tuple[Path, LockEntry]]:
-    """Every version file on disk with its hash (the effective date is its file name)."""
+    """Every version file and translation on disk with its hash (the effective date is the
+    file name's, a translation's that of the version it translates)."""
     found = {}
     for folder in policy_dirs(docs_dir):
-        for path in version_files(folder):
-            found[key_of(docs_dir, path)] = (path, LockEntry(file_sha256(path), path.stem))
+        for path in [*version_files(folder), *translation_files(folder)]:
+            found[key_of(docs_dir, path)] = (path, LockEntry(file_sha256(path), path.name.split(".")[0]))
     return found
 
 

@@ -135,3 +135,18 @@ def test_the_build_refuses_a_stale_translation(docs: Path, tmp_path: Path) -> No
                  check=False)
     assert result.returncode == 1
     assert "2026-06-01.de.md" in result.stderr and "[translation-stale]" in result.stderr
+
+
+def test_a_published_translation_is_locked_like_its_version(docs: Path) -> None:
+    """What readers of a language were shown may not change once in effect, as the English."""
+    folder = docs / "demo" / "versions"
+    translation = folder / "2026-06-01.de.md"
+    translation.write_text(translation.read_text().replace("Schreiben Sie uns.", "Schreiben Sie uns bitte."))
+    found = [(rule, message) for name, rule, message in errors(docs) if name == "2026-06-01.de.md"]
+    assert [rule for rule, _ in found] == ["immutable"]
+    assert found[0][1].startswith("published translations are immutable: this translation took effect on ")
+    assert "publish a correction as a new version with its translation" in found[0][1]
+    translation.unlink()
+    found = [(rule, message) for name, rule, message in errors(docs) if name == "2026-06-01.de.md"]
+    assert found == [("immutable", "this translation took effect on June 1, 2026 in policies.lock but its file "
+                                   "is gone: published translations may not be deleted")]
