@@ -126,6 +126,9 @@ def validate(data: Any, site: SiteData, now: dt.datetime, origins: frozenset[str
     for cid, value in choices.items():
         _check(value or not categories[cid]["required"], f"choices.{cid}",
                f"'{cid}' is required: it cannot be refused")
+    languages = sorted(site.consent.get("revisions") or {})  # the languages the site is built in
+    _check(not languages or data["language"] in languages, "language",
+           f"'{data['language']}' is not a language of the site (built in: {', '.join(languages)})")
     _page(data["page"], origins)
     try:
         when = dt.datetime.fromisoformat(data["consented_at"].replace("Z", "+00:00"))

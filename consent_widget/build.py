@@ -74,17 +74,19 @@ def sha256(path: Path) -> str:
 
 
 def sources(src: Path = SRC) -> dict[str, str]:
-    return {p.name: sha256(p) for p in sorted([*src.glob("*.js"), *src.glob("*.css")])}
+    """Every file under ``src`` (an editor's dotfiles aside), by its path there."""
+    return {p.relative_to(src).as_posix(): sha256(p) for p in sorted(src.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(src).parts)}
 
 
 def esbuild_binary() -> Path:
-    """esbuild from the project's node_modules (``npm ci``, run by ``make setup``), or
+    """esbuild from the project's node_modules (``npm ci``, run by ``make bundle`` and ``make test``), or
     ``$ESBUILD_BINARY_PATH``, or the one on ``PATH``."""
     for candidate in (os.environ.get("ESBUILD_BINARY_PATH"), PACKAGE.parent / "node_modules" / ".bin" / "esbuild",
                       shutil.which("esbuild")):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
-    raise BundleError("esbuild is not installed: run `npm ci` in the project folder (make setup does)")
+    raise BundleError("esbuild is not installed: run `npm ci` in the project folder (make bundle and make test do)")
 
 
 def bundle(src: Path = SRC, out: Path = DIST) -> dict[str, str]:

@@ -23,7 +23,7 @@ from consent_log.checkpoint import Verifier, last_checkpoint
 from legal_pages.i18n import CatalogueError, SiteLanguages, catalogue, direction, site_languages
 
 from . import csp
-from .build import Assets, build_assets
+from .build import Assets, BundleError, build_assets
 from .inventory import Inventory, InventoryError, load_inventory
 from .pages import cookie_page
 
@@ -73,7 +73,10 @@ class ConsentPlugin(BasePlugin[ConsentConfig]):  # type: ignore[no-untyped-call]
         api = self.api_url = os.environ.get("LEGAL_CONSENT_API_URL") or self.config.api_url
         revisions = {lang: self.inventory.revision(policy.get("anchor"), lang) for lang in languages.built}
         revision = revisions[language]
-        self.assets = build_assets()
+        try:
+            self.assets = build_assets()
+        except BundleError as exc:
+            raise PluginError(str(exc)) from exc
         runtime = {
             "rev": revision,
             # a choice made on a page of another language is held to that language's texts:

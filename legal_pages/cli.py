@@ -67,11 +67,13 @@ def _check(args: argparse.Namespace) -> int:
 
 def _lock(args: argparse.Namespace) -> int:
     from .lock import update_lock
+    from .model import TRANSLATION_NAME_RE
 
     recorded, refused = update_lock(Path(args.docs_dir), Path(args.lock), _today(args))
     for key in refused:
-        print(f"{Path(args.docs_dir) / key}:1: error [immutable] published versions are immutable: "
-              f"this version is in effect and differs from {args.lock} (or was deleted); not recorded",
+        noun = "translation" if TRANSLATION_NAME_RE.match(Path(key).name) else "version"
+        print(f"{Path(args.docs_dir) / key}:1: error [immutable] published {noun}s are immutable: "
+              f"this {noun} is in effect and differs from {args.lock} (or was deleted); not recorded",
               file=sys.stderr)
     if refused:
         print(f"{args.lock} left unchanged.", file=sys.stderr)

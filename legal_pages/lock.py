@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LegalPagesError
-from .model import policy_dirs, translation_files, version_files
+from .model import TRANSLATION_NAME_RE, policy_dirs, translation_files, version_files
 
 LOCK_VERSION = 1
 
@@ -71,7 +71,8 @@ def current_entries(docs_dir: Path) -> dict[str, tuple[Path, LockEntry]]:
     found = {}
     for folder in policy_dirs(docs_dir):
         for path in [*version_files(folder), *translation_files(folder)]:
-            found[key_of(docs_dir, path)] = (path, LockEntry(file_sha256(path), path.name.split(".")[0]))
+            named = TRANSLATION_NAME_RE.match(path.name)  # a translation takes effect with its version
+            found[key_of(docs_dir, path)] = (path, LockEntry(file_sha256(path), named.group(1) if named else path.stem))
     return found
 
 

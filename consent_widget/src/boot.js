@@ -8,7 +8,7 @@ import { setDefaults } from "./consentmode.js";
 import { mountBanner, showBanner, hideBanner } from "./banner.js";
 
 // The deferred script (main.js, through booted.js) uses these rather than shipping them twice.
-window.__imrConsentBoot = Object.freeze({ readChoice, isCurrent, mountBanner, showBanner, hideBanner });
+Object.defineProperty(window, "__imrConsentBoot", { value: Object.freeze({ readChoice, isCurrent, mountBanner, showBanner, hideBanner }) });
 
 const bootCfg = JSON.parse(document.getElementById("imr-consent-config").textContent);
 setDefaults();

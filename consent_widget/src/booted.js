@@ -1,4 +1,8 @@
 // What boot.js, inline in <head> and always before the deferred script, has already defined:
-// the deferred script takes these from it instead of carrying a second copy.
+// the deferred script takes these from it instead of carrying a second copy. Without it (the
+// inline script blocked: a proxy that rewrote it so its CSP hash no longer matches) the widget
+// stops here, closed: gated scripts stay inert and nothing is granted.
 
-export const { readChoice, isCurrent, mountBanner, showBanner, hideBanner } = window.__imrConsentBoot;
+const boot = window.__imrConsentBoot;
+if (!boot) throw Error("imrConsent: inline boot blocked");
+export const { readChoice, isCurrent, mountBanner, showBanner, hideBanner } = boot;

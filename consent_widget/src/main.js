@@ -66,7 +66,7 @@ function choose(wanted, method) {
 
 const all = (value) => Object.fromEntries(optional.map((c) => [c.id, value]));
 
-if (open) mountBanner(); // boot.js has mounted it already, unless the body was not there yet
+if (open) mountBanner(); // boot.js has mounted it already (or waits for <body>): this does nothing then
 if (current && gpc && optional.some((c) => c.gpc && rec.c[c.id])) {
   choose(rec.c, "gpc"); // the signal wins over an earlier choice
 } else if (!current && gpc && optional.every((c) => c.gpc)) {

@@ -79,6 +79,8 @@ def test_a_repeated_receipt_id_is_the_same_receipt_and_other_content_conflicts(a
         ({"subject_id": "6F1D8A52-2C4B-4D7E-9A3F-0B1C2D3E4F50"}, "subject_id",
          "'subject_id' must be a lowercase UUID version 4"),
         ({"language": "en\n"}, "language", "'language' must be a language tag like 'en' or 'pt-BR'"),
+        ({"language": "ja"}, "language",
+         "'ja' is not a language of the site (built in: de, en, es, fr, it, nl, pl)"),
         ({"config_revision": "anything at all"}, "config_revision",
          "'config_revision' must be the site's config revision (16 lowercase hexadecimal digits)"),
         ({"config_revision": "0123456789abcdef\n"}, "config_revision",

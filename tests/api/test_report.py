@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from lxml import html
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from consent_api.report_page import CSP
 from consent_api.schema import checkpoints, engine_for, nodes, receipts
@@ -321,13 +321,28 @@ def test_a_database_from_before_the_language_column_gets_it_filled_by_init_db(ap
         assert status == 201
     api.stop()
     engine = engine_for(api.env["DATABASE_URL"])
-    with engine.begin() as conn:
+    before = ("created_day, method, gpc, policy_id, policy_version, config_revision, choices, subject_id, seq")
+    with engine.begin() as conn:  # the table and its index as the version before languages made them
         conn.exec_driver_sql("DROP INDEX ix_consent_receipts_report")
         conn.exec_driver_sql("ALTER TABLE consent_receipts DROP COLUMN language")
+        conn.exec_driver_sql(f"CREATE INDEX ix_consent_receipts_report ON consent_receipts ({before})")
     done = api.flask("init-db")
     assert done.returncode == 0, done.stderr
     with engine.connect() as conn:
         assert sorted(conn.execute(select(receipts.c.language)).scalars()) == ["de", "de", "en"]
+    [index] = [i for i in inspect(engine).get_indexes("consent_receipts") if i["name"] == "ix_consent_receipts_report"]
+    assert index["column_names"] == [*before.split(", ")[:7], "language", "subject_id", "seq"]
+    # A row written meanwhile by a process of the earlier version (no language): the next
+    # init-db fills it too, and leaves alone a row that is not a receipt at all.
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE consent_receipts SET language = NULL WHERE seq = 1")
+        conn.exec_driver_sql("INSERT INTO consent_receipts (receipt_id, subject_id, created_at, request_sha256, "
+                             "body, token, kid) VALUES ('x', 'y', 0, 'z', 'not json', 't', 'k')")
+    done = api.flask("init-db")
+    assert done.returncode == 0, done.stderr
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT language FROM consent_receipts WHERE seq = 1").scalar() == "de"
+        conn.exec_driver_sql("DELETE FROM consent_receipts WHERE receipt_id = 'x'")
     engine.dispose()
     assert api.flask("seal").returncode == 0
     verify = api.flask("verify")

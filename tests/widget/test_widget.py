@@ -484,3 +484,28 @@ def test_before_the_first_version_takes_effect_nothing_is_asked_granted_or_recor
     for i in range(switches.count()):
         expect(switches.nth(i)).to_be_disabled()
     assert api_calls == []
+
+
+def test_without_its_inline_boot_the_widget_fails_closed_and_says_why(visit: Visit) -> None:
+    """A proxy that rewrites the inline boot (its CSP hash then fails) or strips it: the
+    deferred script stops with a message naming the cause, and nothing gated runs, even with
+    a stored choice that grants analytics."""
+    visit.goto("privacy/")
+    click_banner(visit, "Accept all")
+    wait_for(visit.page, "window.__analyticsRuns === 1")
+    errors: list[str] = []
+    visit.page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def without_boot(route: Any) -> None:
+        html = route.fetch().text()
+        stripped = re.sub(r"<script>(?:(?!</script>).)*?__imrConsentBoot(?:(?!</script>).)*?</script>", "", html,
+                          count=1, flags=re.S)
+        assert stripped != html
+        route.fulfill(body=stripped, content_type="text/html")
+
+    visit.page.route("**/privacy/history/", without_boot)
+    visit.goto("privacy/history/")
+    visit.page.wait_for_load_state("networkidle")
+    assert any("imrConsent: inline boot blocked" in e for e in errors), errors
+    assert visit.analytics_ran() == 0 and len(visit.analytics_requests) == 1  # only the earlier page's
+    assert visit.page.evaluate("typeof window.imrConsent") == "undefined"
