@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.widget.conftest import Visit
 
@@ -48,5 +49,7 @@ def test_the_redline_pages_have_no_violations(visit: Visit, scheme: str, path: s
     visit.goto(path)
     visit.page.locator("#imr-consent-banner").get_by_role("button", name="Reject all").click()
     redline = visit.page.locator("article .legal-redline")
-    assert redline.locator("ins").count() > 10 and redline.locator("del").count() > 10  # compare has run
+    # compare.js fetches its two versions and fills the redline: wait for it, then count
+    expect(redline.locator("ins").nth(10)).to_be_attached()
+    expect(redline.locator("del").nth(10)).to_be_attached()
     assert violations(visit.page) == []
