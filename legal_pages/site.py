@@ -6,7 +6,9 @@ can take it: the MkDocs adapter adds each output to the build as a file.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -16,6 +18,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from . import changenav, feed, manifest, redline
+from .cache import BuildCache
 from .i18n import LOCALES, SOURCE_LANGUAGE, catalogue, direction, language_name, long_date, plain, translator
 from .model import Policy, Translation, Version
 from .paths import page_src, page_url, rel, source_file
@@ -252,16 +255,18 @@ def plan_site(
     site_name: str = "Legal",
     language: str = SOURCE_LANGUAGE,
     binding: Mapping[str, str] | None = None,
+    cache: BuildCache | None = None,
 ) -> SitePlan:
     """Every generated output of the site as of ``as_of``, in ``language``: paths are relative
-    to that language's root (``site_url``, ``site_url + "de/"``)."""
+    to that language's root (``site_url``, ``site_url + "de/"``). ``cache`` keeps the redlines
+    between builds (by the two rendered texts they compare)."""
     views = [PolicyView.of(p, as_of, preview, language, (binding or {}).get(p.slug, SOURCE_LANGUAGE))
              for p in policies]
     plan = SitePlan(views=views, language=language)
     for view in views:
         if not view.versions:
             continue
-        plan.outputs.extend(_policy_pages(view, site_url, render_html))
+        plan.outputs.extend(_policy_pages(view, site_url, render_html, cache or BuildCache(None)))
         plan.nav.append({view.title: view.index_src()})
         for v in view.upcoming:
             changes = view.changes_src(v)
@@ -274,7 +279,7 @@ def plan_site(
     return plan
 
 
-def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> list[Output]:
+def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer, cache: BuildCache) -> list[Output]:
     outputs = []
     rendered: dict[str, str] = {}
     helpers = page_helpers(view.language)
@@ -291,7 +296,7 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
         outputs.append(Output(index, _not_yet_page(view, index)))
     for v in view.versions:
         src = view.version_src(v)
-        outputs.append(Output(src, _version_page(view, v, src, site_url)))
+        outputs.append(Output(src, _version_page(view, v, src, site_url), _version_fragments(view, helpers)))
         changes = view.changes_src(v)
         previous = view.predecessor(v)
         if changes and previous:
@@ -305,13 +310,13 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
                 summary=fragment_marker("summary"), links=_links(view, v, changes), **helpers,
             )
 
-            def diff(old: Version = previous, new: Version = v, same: bool = shown.translation is not None
-                     and before.translation is not None) -> str:
+            def texts(old: Version = previous, new: Version = v, same: bool = shown.translation is not None
+                      and before.translation is not None) -> tuple[str, str]:
                 if same:
-                    return redline.redline(html_of(old), html_of(new))
-                return redline.redline(render_html(old.body), render_html(new.body))
+                    return html_of(old), html_of(new)
+                return render_html(old.body), render_html(new.body)
 
-            outputs.append(Output(changes, content, _changes_fragments(diff, shown.summary, render_html)))
+            outputs.append(Output(changes, content, _changes_fragments(texts, shown.summary, render_html, cache)))
 
     compare = view.compare_src()
     if compare is not None:
@@ -330,15 +335,23 @@ def _policy_pages(view: PolicyView, site_url: str, render_html: Renderer) -> lis
 
 
 def _changes_fragments(
-    make_redline: Callable[[], str], summary_lines: Sequence[str], render_html: Renderer
+    texts: Callable[[], tuple[str, str]], summary_lines: Sequence[str], render_html: Renderer,
+    cache: BuildCache,
 ) -> dict[str, Callable[[], str]]:
     """The redline with its changes numbered, the list of changed sections, and the summary
-    with its mentions of those sections linked into the redline (computed once, on demand)."""
+    with its mentions of those sections linked into the redline (computed once, on demand, or
+    read from the cache when the two texts were compared before)."""
     done: list[tuple[str, list[changenav.Section]]] = []
+
+    def make(old: str, new: str) -> str:
+        marked, sections = changenav.annotate(redline.redline(old, new))
+        return json.dumps({"html": marked, "sections": [dataclasses.asdict(s) for s in sections]})
 
     def annotated() -> tuple[str, list[changenav.Section]]:
         if not done:
-            done.append(changenav.annotate(make_redline()))
+            old, new = texts()
+            data = json.loads(cache.remember("redline", (old, new), lambda: make(old, new)))
+            done.append((data["html"], [changenav.Section(**s) for s in data["sections"]]))
         return done[0]
 
     def summary() -> str:
@@ -356,6 +369,15 @@ def _changes_fragments(
         "sections": lambda: changenav.sections_list(annotated()[1]),
         "summary": summary,
     }
+
+
+def _version_fragments(view: PolicyView, helpers: Mapping[str, Any]) -> dict[str, Callable[[], str]]:
+    """What a version page says of the version in effect today: filled in after rendering, so
+    the page's Markdown (and its cached rendering) stays the same when a newer version comes."""
+    current = view.current
+    if current is None:
+        return {}
+    return {"current_since": lambda: str(helpers["tr"]("in_effect_since", date=helpers["time"](current.effective)))}
 
 
 def _links(view: PolicyView, v: Version, src: str) -> dict[str, str | None]:
@@ -390,6 +412,7 @@ def _version_page(view: PolicyView, v: Version, src: str, site_url: str) -> str:
         } if successor else None,
         current=view.current,
         current_link=rel(src, view.index_src()),
+        current_since=fragment_marker("current_since"),
         upcoming=upcoming,
         links=_links(view, v, src),
         source=rel(src, view.source_file(v)),
