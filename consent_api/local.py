@@ -55,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Before the build, which publishes the log's public keys.
             publish_log_keys(settings.log_dir, load_log_keys(settings, log_origin(settings, site_url)))
             build_site(config_file=Path(args.config), site_dir=site_dir, build_date=args.date, preview=args.preview,
-                       site_url=site_url, plugin_options={"consent": {"log_dir": str(settings.log_dir)}})
+                       site_url=site_url, plugin_options={"consent": {"log_dir": str(settings.log_dir)}},
+                       cache=not args.no_cache)
         if not (site_dir / "index.html").is_file():
             raise LegalPagesError(f"{site_dir}: no built site here (run without --no-build)")
         api = create_app(settings)

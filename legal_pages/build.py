@@ -20,10 +20,12 @@ def build_site(
     preview: bool = False,
     site_url: str | None = None,
     plugin_options: dict[str, dict[str, Any]] | None = None,
+    cache: bool = True,
 ) -> None:
     """Build the site; raises LegalPagesError with the build's own message on failure.
     ``plugin_options`` sets options of the configured plugins by name (``{"consent":
-    {"log_dir": ...}}``), as mkdocs.yml would."""
+    {"log_dir": ...}}``), as mkdocs.yml would. ``cache=False``: make every page and redline
+    again, without reading or writing the build cache (``--no-cache``)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import Abort, ConfigurationError, PluginError
@@ -36,6 +38,8 @@ def build_site(
         options.setdefault("legal-pages", {})["build_date"] = parse_build_date(build_date).isoformat()
     if preview:
         options.setdefault("legal-pages", {})["preview"] = True
+    if not cache:
+        options.setdefault("legal-pages", {})["cache"] = False
     overrides: dict[str, Any] = {"strict": True}
     if site_url is not None:
         overrides["site_url"] = site_url

@@ -127,7 +127,10 @@ class BuildCache:
     def _reject(self, path: Path, why: str) -> None:
         self.stats["rejected"] += 1
         log.info("legal-pages: ignored the cache entry %s (%s); made again", path, why)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # the next write replaces it, or fails and says so
+            log.info("legal-pages: could not remove the cache entry %s: %s", path, exc)
 
     def put(self, kind: str, key: str, content: str) -> None:
         if self.folder is None:

@@ -24,6 +24,7 @@ def _build(args: argparse.Namespace) -> int:
         build_date=args.date,
         preview=args.preview,
         site_url=args.site_url,
+        cache=not args.no_cache,
     )
     return 0
 
@@ -39,7 +40,8 @@ def _serve(args: argparse.Namespace) -> int:
         from .build import build_site
 
         build_site(config_file=Path(args.config), site_dir=site_dir, docs_dir=None, build_date=args.date,
-                   preview=args.preview, site_url=args.site_url or f"http://{args.host}:{args.port}/")
+                   preview=args.preview, site_url=args.site_url or f"http://{args.host}:{args.port}/",
+                   cache=not args.no_cache)
     if not (site_dir / "index.html").is_file():
         raise LegalPagesError(f"{site_dir}: no built site here (run without --no-build)")
     print(f"Serving the legal site on http://{args.host}:{args.port}/", flush=True)
@@ -102,6 +104,8 @@ def site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", help="build as of this date, YYYY-MM-DD (default: LEGAL_BUILD_DATE or today)")
     p.add_argument("--preview", action="store_true", help="include drafts and unpublished versions, marked")
     p.add_argument("--site-url", help="the site's public URL (default: LEGAL_SITE_URL or mkdocs.yml)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="make every page and redline again, without the build cache (.cache/legal-pages)")
 
 
 def serve_options(p: argparse.ArgumentParser) -> None:

@@ -209,7 +209,9 @@ def _empty_sections(src: RawSource, lines: list[tuple[int, str]]) -> list[Proble
 
 
 def check_text(src: RawSource) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
+    if not any(pattern.search(src.body) for pattern, _ in PLACEHOLDERS):  # most texts: one scan each
+        return problems  # (a match in a line is a match in the whole text)
     for line, text in _body_lines(src):
         for pattern, message in PLACEHOLDERS:
             for found in pattern.finditer(text):
@@ -239,8 +241,12 @@ def site_routes(docs_dir: Path) -> set[str]:
 
 
 def check_links(src: RawSource, routes: set[str]) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
+    if "](" not in src.body and "]:" not in src.body:  # no inline link, no reference definition
+        return problems
     for line, text in _body_lines(src):
+        if "](" not in text and "]:" not in text:
+            continue
         targets = [m.group(1) for m in INLINE_LINK_RE.finditer(text)]
         if (ref := REF_DEF_RE.match(text)) is not None:
             targets.append(ref.group(1))

@@ -147,6 +147,7 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
         wanted = folder if self.config.cache else None
         if self.cache is None or self.cache.folder != wanted:
             self.cache = BuildCache(wanted)
+        self.cache.stats.clear()  # counted per language built
         return self.cache
 
     def _gate(self, config: MkDocsConfig, docs_dir: Path, as_of: dt.date, preview: bool) -> None:
@@ -222,6 +223,13 @@ class LegalPagesPlugin(BasePlugin[LegalPagesConfig]):  # type: ignore[no-untyped
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Each version's exact source file (the bytes its sha256 is of), and its blocks for
         the page that compares any two in the browser."""
+        self._write_sources_and_blocks(config)
+        if self.cache is not None and self.cache.folder is not None:
+            stats = self.cache.stats
+            log.info("legal-pages cache (%s): %d reused, %d made, %d rejected, in %s", self.languages.current,
+                     stats["hit"], stats["made"], stats["rejected"], self.cache.folder)
+
+    def _write_sources_and_blocks(self, config: MkDocsConfig) -> None:
         render = _renderer(config)
         root = Path(config.site_dir) / self.languages.prefix
         for view in self.plan.views:

@@ -12,6 +12,8 @@ structure:
    the same kind of block that keeps the most words in common (a small dynamic programme).
 2. A paired block keeps its element (and its heading id) and is diffed inside: words in
    paragraph-like blocks, child blocks in containers (a list's items, an item's own list).
+   A block that is the same in both (the same HTML) is written as it is, once, not re-marked
+   word by word.
 3. A block without a counterpart is shown whole, inside ``<div class="legal-block
    legal-block--ins">`` (or ``--del``), every word of it in one mark per run; a moved
    section is removed where it was and added where it is.
@@ -62,6 +64,7 @@ class Block:
     attrs: dict[str, str] = field(default_factory=dict)
     pieces: list[Piece] = field(default_factory=list)  # a leaf: words
     children: list[Block] | None = None  # a container: blocks
+    html: str = ""  # an element's own HTML, as the text has it ("" for loose text)
 
     @cached_property
     def words(self) -> list[str]:
@@ -71,6 +74,9 @@ class Block:
 
     @cached_property
     def key(self) -> tuple[object, ...]:
+        """Equal keys: the same block in both texts. An element is its HTML."""
+        if self.html:
+            return (self.tag, self.html)
         return (self.tag, tuple(sorted(self.attrs.items())), tuple(self.words),
                 tuple((p.path, p.space, p.void) for p in self._all_pieces()))
 
@@ -117,6 +123,7 @@ def _is_container(el: _Element) -> bool:
 
 def _block(el: _Element) -> Block:
     tag = str(el.tag)
+    own = lxml_html.tostring(el, encoding="unicode", with_tail=False)
     if not _is_container(el):
         pieces: list[Piece] = []
         _add_text(pieces, el.text, ())
@@ -124,8 +131,8 @@ def _block(el: _Element) -> Block:
             if isinstance(child.tag, str):
                 _inline(child, (), pieces)
             _add_text(pieces, child.tail, ())
-        return Block(tag, _attrs(el), pieces)
-    return Block(tag, _attrs(el), children=_children(el.text, list(el)))
+        return Block(tag, _attrs(el), pieces, html=own)
+    return Block(tag, _attrs(el), children=_children(el.text, list(el)), html=own)
 
 
 def _children(text: str | None, nodes: list[_Element]) -> list[Block]:
@@ -295,7 +302,7 @@ def _diff_blocks(old: list[Block], new: list[Block], top: bool) -> str:
         if a is not None and b is not None:
             flush()
             if a.key == b.key:
-                out.append(_whole(b, "="))
+                out.append(b.html or _whole(b, "="))
             elif b.children is None:
                 out.append(_wrap(b, _word_diff(a.pieces, b.pieces)))
             else:
@@ -336,6 +343,8 @@ def export(fragment: str) -> dict[str, object]:
 
     def block(b: Block) -> dict[str, object]:
         out: dict[str, object] = {"t": b.tag, "a": [list(kv) for kv in b.attrs.items()]}
+        if b.html:
+            out["h"] = b.html
         if b.children is None:
             out["p"] = [[p.text, path_json(p.path), int(p.space), int(p.void)] for p in b.pieces]
         else:

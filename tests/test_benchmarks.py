@@ -37,6 +37,7 @@ def test_the_api_benchmark_runs_and_every_receipt_is_sealed() -> None:
 def test_the_build_benchmark_runs() -> None:
     out = run_bench("bench/bench_build.py", "--smoke")
     assert "engine time growth when versions double" in out, out
+    assert "engine warm rebuild over baseline at 5 versions:" in out, out
     assert "compare page at 4 versions:" in out, out
     assert re.search(r"the real site \(docs/, 7 languages, \d+ pages\): \d+\.\d+ s", out), out
 

@@ -75,9 +75,13 @@
     if (block.c) block.c.forEach(prepare);
     block.words = block.c ? [].concat.apply([], block.c.map(function (c) { return c.words; }))
       : block.p.filter(function (p) { return !p[3]; }).map(function (p) { return p[0]; });
-    var pieces = allPieces(block);
-    var attrs = block.a.slice().sort(function (x, y) { return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0; });
-    block.key = JSON.stringify([block.t, attrs, block.words, pieces.map(function (p) { return [p[1], p[2], p[3]]; })]);
+    if (block.h) {  // an element is its HTML: the same HTML, the same block
+      block.key = JSON.stringify([block.t, block.h]);
+    } else {
+      var pieces = allPieces(block);
+      var attrs = block.a.slice().sort(function (x, y) { return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0; });
+      block.key = JSON.stringify([block.t, attrs, block.words, pieces.map(function (p) { return [p[1], p[2], p[3]]; })]);
+    }
     if (block.p) block.pkeys = block.p.map(function (p) { return JSON.stringify(p); });
     return block;
   }
@@ -206,7 +210,7 @@
       var a = step[0], b = step[1];
       if (a && b) {
         flush();
-        if (a.key === b.key) out.push(whole(b, "="));
+        if (a.key === b.key) out.push(b.h || whole(b, "="));  // the same block, as it is
         else if (!b.c) out.push(wrap(b, wordDiff(a, b), true));
         else out.push(wrap(b, "\n" + diffBlocks(a.c, b.c, false) + "\n", true));
         return;
