@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
 import random
 import shutil
@@ -159,7 +160,9 @@ def compare_cost(versions: int) -> str:
         paths = [root / "first.json", root / "last.json"]
         for path, text in zip(paths, data, strict=True):
             path.write_text(text)
-        sizes = f"{len(data[0]) / 1024:.0f} KB + {len(data[1]) / 1024:.0f} KB fetched"
+        gz = [len(gzip.compress(d.encode(), 6)) / 1024 for d in data]
+        sizes = (f"{len(data[0]) / 1024:.0f} KB + {len(data[1]) / 1024:.0f} KB fetched"
+                 f" ({gz[0]:.0f} KB + {gz[1]:.0f} KB gzip)")
         node = shutil.which("node")
         if node is None:
             return f"{sizes}; node not installed, compare.js not timed"

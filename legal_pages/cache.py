@@ -96,7 +96,7 @@ class BuildCache:
 
     def _path(self, kind: str, key: str) -> Path:
         assert self.folder is not None
-        return self.folder / kind / key[:2] / f"{key}.json"
+        return self.folder / kind / f"{key}.json"
 
     def get(self, kind: str, key: str) -> str | None:
         if self.folder is None or not self.read:
@@ -156,7 +156,8 @@ class BuildCache:
 
 def _write_atomic(path: Path, text: str) -> None:
     """Readers (another build running at the same time) see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -9,13 +9,12 @@ version and refuses to record a changed hash for a version already in effect.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LegalPagesError
-from .model import TRANSLATION_NAME_RE, policy_dirs, translation_files, version_files
+from .model import TRANSLATION_NAME_RE, policy_dirs, read_source, translation_files, version_files
 
 LOCK_VERSION = 1
 
@@ -27,7 +26,8 @@ class LockEntry:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The SHA-256 of the file's bytes, from the one read that also parses it for the build."""
+    return read_source(path).sha256
 
 
 def key_of(docs_dir: Path, path: Path) -> str:

@@ -84,6 +84,7 @@ class RawSource:
     body: str
     body_line: int
     problems: tuple[Problem, ...] = ()
+    sha256: str = ""  # of the file's exact bytes: the lock's, the manifest's and a receipt's hash
 
     def field_line(self, name: str) -> int:
         """The line of ``name:`` in the front matter (1 when absent)."""
@@ -171,7 +172,7 @@ def to_translation(policy: str, src: RawSource) -> Translation:
     return Translation(
         policy=policy, version_id=named[0], language=named[1], title=meta["title"].strip(),
         summary=tuple(s.strip() for s in meta["summary"]), body=src.body, path=src.path,
-        sha256=hashlib.sha256(src.text.encode("utf-8")).hexdigest(),
+        sha256=src.sha256,
         translates=meta["translates"].strip().lower(), note=meta.get("note"),
     )
 
@@ -250,6 +251,10 @@ def read_source(path: Path) -> RawSource:
 
 @lru_cache(maxsize=4096)
 def _split(path: Path, raw: bytes) -> RawSource:
+    return replace(_parse(path, raw), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _parse(path: Path, raw: bytes) -> RawSource:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -423,7 +428,7 @@ def to_version(policy: str, src: RawSource) -> Version:
         body=src.body,
         body_line=src.body_line,
         path=src.path,
-        sha256=hashlib.sha256(src.text.encode("utf-8")).hexdigest(),
+        sha256=src.sha256,
         draft=bool(meta.get("draft", False)),
         note=meta.get("note"),
         acknowledged=acks,

@@ -113,7 +113,7 @@ def test_the_cache_is_emptied_when_the_engine_changes_and_only_its_own_folders(t
     """Another engine (an upgrade, an edited template) wrote the folder: nothing of it is read,
     and nothing else in the folder is touched."""
     cache_dir = tmp_path / "cache"
-    old_entry = cache_dir / "page" / "ab" / ("ab" * 32 + ".json")
+    old_entry = cache_dir / "page" / ("ab" * 32 + ".json")
     old_entry.parent.mkdir(parents=True)
     old_entry.write_text("{}", encoding="utf-8")
     (cache_dir / FINGERPRINT_FILE).write_text("0" * 64 + "\n", encoding="ascii")
