@@ -10,6 +10,9 @@
 # (default: today), IMAROUTER_LEGAL (default: .venv/bin/imarouter-legal of this checkout),
 # LEGAL_CONSENT_LOG_DIR or CONSENT_LOG_DIR (the consent log's public keys and checkpoints,
 # published with the site: default var/consent-log of this checkout).
+# The build keeps what cannot change (the pages, redlines and compare blocks of published
+# versions) in this checkout's .cache/legal-pages, so tonight's rebuild makes only what a new
+# version touches; keep the checkout between runs. Deleting the folder is always safe.
 set -euo pipefail
 target=${1:?usage: deploy/rebuild.sh TARGET_DIR}
 : "${LEGAL_SITE_URL:?set LEGAL_SITE_URL to the public URL of the site}"
